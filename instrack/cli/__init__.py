@@ -1,0 +1,1 @@
+"""The `instrack` command line: one small module per verb (see main.VERBS)."""

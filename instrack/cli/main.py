@@ -1,0 +1,74 @@
+"""Entry point of the `instrack` command.
+
+Verbs are found by name in VERBS ("module" strings, imported lazily) so that
+`instrack --help` stays fast and a verb's heavy imports (torch, servers) happen
+only when that verb runs. Each verb module defines:
+
+    HELP: str                                 one line for `instrack --help`
+    def add_arguments(parser) -> None         its flags
+    def run(args) -> int                      the work; returns the exit status
+
+Errors a user can cause are InsTrackError: printed as one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from instrack import __version__
+from instrack.errors import InsTrackError, SubmissionError
+
+# verb -> module. A module missing (an optional part not installed) hides the verb.
+VERBS: dict[str, str] = {
+    "evaluate": "instrack.cli.evaluate",
+    "validate": "instrack.cli.validate",
+}
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="instrack",
+        description="InsTrack: instruction-tracking benchmark, evaluator and reference tracker.",
+    )
+    parser.add_argument("--version", action="version", version=f"instrack {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb, module_name in VERBS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name and module_name.startswith(err.name):
+                continue  # the verb's module is not part of this install
+            raise
+        sub = subparsers.add_parser(verb, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return int(args._run(args) or 0)
+    except SubmissionError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {err.source}: {len(err.problems)} problem(s); nothing was scored", file=sys.stderr)
+        return EXIT_INPUT
+    except InsTrackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

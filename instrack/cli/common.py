@@ -1,0 +1,33 @@
+"""Flags shared by verbs that read ground truth and a submission."""
+
+from __future__ import annotations
+
+import argparse
+
+from instrack.errors import UsageError
+from instrack.protocols import PROTOCOLS
+
+
+def add_gt_pred_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gt", metavar="ROOT", help="ground-truth root (default: the bundled sample)")
+    parser.add_argument("--pred", metavar="PRED", help="submission: folder, .zip or RLE .json "
+                        "(default: the bundled example submission)")
+    parser.add_argument("--split", help="split (instrack: default test) or DAVIS subset (default val)")
+    parser.add_argument("--protocol", default="instrack", choices=sorted(PROTOCOLS),
+                        help="evaluation protocol (default: instrack)")
+
+
+def resolve_gt_pred(args: argparse.Namespace) -> tuple[str, str]:
+    """Both paths, or neither (then the bundled sample and its example submission)."""
+    if args.gt and args.pred:
+        return args.gt, args.pred
+    if args.gt or args.pred:
+        missing = "--pred" if args.gt else "--gt"
+        raise UsageError(f"{missing} is missing: give both --gt and --pred, or neither to use the bundled sample")
+    if args.protocol != "instrack":
+        raise UsageError(f"the bundled sample is in the instrack layout; give --gt and --pred for {args.protocol}")
+    try:
+        from instrack.sample import example_submission, sample_root
+    except ImportError as err:
+        raise UsageError("no bundled sample in this install; give --gt and --pred") from err
+    return str(sample_root()), str(example_submission())

@@ -1,0 +1,49 @@
+"""instrack evaluate: score a submission (SPEC §6)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from instrack.cli.common import add_gt_pred_arguments, resolve_gt_pred
+from instrack.fileio import atomic_write_json
+
+HELP = "score a submission: J, F, J&F, recall, decay and breakdowns (SPEC §6)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_gt_pred_arguments(parser)
+    parser.add_argument("--json", metavar="OUT.json", help="write the full result (SPEC §6) here")
+    parser.add_argument("--csv", metavar="OUT.csv", help="write one row per unit here")
+    parser.add_argument("--plot", metavar="DIR", help="draw per-video J&F and J/F over time for the worst units")
+    parser.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
+    parser.add_argument("--no-per-frame", action="store_true", help="leave per-frame scores out of the JSON")
+    parser.add_argument("--quiet", action="store_true", help="no table, no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrack.evaluation import evaluate
+    from instrack.report import format_table, write_csv
+
+    gt, pred = resolve_gt_pred(args)
+    result = evaluate(
+        gt,
+        pred,
+        split=args.split,
+        protocol=args.protocol,
+        workers=args.workers,
+        progress=not args.quiet and sys.stderr.isatty(),
+        per_frame=not args.no_per_frame,
+    )
+    if args.json:
+        atomic_write_json(args.json, result)
+    if args.csv:
+        write_csv(result, args.csv)
+    if args.plot:
+        from instrack.plots import plot_result
+
+        for path in plot_result(result, args.plot):
+            print(f"wrote {path}", file=sys.stderr)
+    if not args.quiet:
+        sys.stdout.write(format_table(result))
+    return 0

@@ -1,0 +1,80 @@
+"""Results for people: a table in percentages (like the paper's Table 2) and a
+per-unit CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from instrack.fileio import atomic_write_text
+
+TABLE_COLUMNS = (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean"), ("J-R", "J-Recall"), ("F-R", "F-Recall"))
+CSV_COLUMNS = ("video", "exp_id", "object", "kind", "source", "n_frames", "J&F-Mean", "J-Mean", "J-Recall",
+               "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+
+
+def _row(name: str, metrics: dict, width: int) -> str:
+    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in TABLE_COLUMNS)
+    return f"{name:<{width}}{cells}"
+
+
+def _table(title: str, rows: dict[str, dict], limit: int | None = None) -> list[str]:
+    names = list(rows)
+    if limit is not None and len(names) > limit:
+        names = sorted(names, key=lambda n: rows[n]["J&F-Mean"])[:limit]
+        title += f" (worst {limit} of {len(rows)})"
+    width = max([len(n) for n in names] + [12]) + 2
+    header = f"{'':<{width}}" + "".join(f"{label:>8}" for label, _ in TABLE_COLUMNS)
+    return [title, header] + [_row(name, rows[name], width) for name in names] + [""]
+
+
+def format_table(result: dict, max_videos: int = 15) -> str:
+    """A readable summary: global numbers, then the breakdowns."""
+    lines = []
+    dataset = result.get("dataset", {})
+    lines.append(
+        f"InsTrack evaluator {result['evaluator_version']} | protocol {result['protocol']} | "
+        f"split {dataset.get('split', '?')} | {len(result['units'])} units | "
+        f"submission sha256 {result['submission_sha256'][:12]}"
+    )
+    lines.append("")
+    lines += _table("Overall (%)", {"all units": result["metrics"]})
+    breakdowns = result.get("breakdowns", {})
+    if "by_kind" in breakdowns and len(breakdowns["by_kind"]) > 1:
+        lines += _table("Seed vs rephrased instructions", breakdowns["by_kind"])
+    if "by_source" in breakdowns and len(breakdowns["by_source"]) > 1:
+        lines += _table("Per source dataset", breakdowns["by_source"])
+    if "per_video" in breakdowns:
+        lines += _table("Per video (mean over its units)", breakdowns["per_video"], limit=max_videos)
+    if "robustness" in breakdowns:
+        robust = breakdowns["robustness"]
+        per_video = robust["per_video"]
+        names = sorted(per_video, key=lambda n: -per_video[n]["J&F-Std"])[:max_videos]
+        width = max([len(n) for n in names] + [12]) + 2
+        lines.append("Instruction robustness: J&F across each video's instructions (%)")
+        lines.append(f"{'':<{width}}{'mean':>8}{'std':>8}{'worst':>8}{'best':>8}")
+        for name in names:
+            v = per_video[name]
+            lines.append(
+                f"{name:<{width}}{100 * v['J&F-Mean']:>8.1f}{100 * v['J&F-Std']:>8.1f}"
+                f"{100 * v['J&F-Worst']:>8.1f}{100 * v['J&F-Best']:>8.1f}"
+            )
+        summary = robust["summary"]
+        lines.append(
+            f"mean std {100 * summary['mean J&F-Std']:.1f}, mean worst-case J&F {100 * summary['mean J&F-Worst']:.1f}"
+        )
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def units_csv(result: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for unit in result["units"]:
+        writer.writerow({k: unit.get(k, "") for k in CSV_COLUMNS})
+    return buffer.getvalue()
+
+
+def write_csv(result: dict, path: str | Path) -> None:
+    atomic_write_text(path, units_csv(result))

@@ -158,6 +158,13 @@ def _run_job(job) -> JobOutcome:
         raise DataError(str(err)) from None
 
 
+def _quiet_worker() -> None:
+    # one OpenCV thread per worker: the workers already use every core
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def run_jobs(jobs: list, workers: int, on_done: Callable[[JobOutcome], None] | None = None) -> list[JobOutcome]:
     """Run jobs in `workers` processes (inline for 1), longest first."""
     ordered = sorted(jobs, key=lambda j: -len(j.frames) * max(len(getattr(j, "units", ())), 1))
@@ -172,7 +179,7 @@ def run_jobs(jobs: list, workers: int, on_done: Callable[[JobOutcome], None] | N
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with context.Pool(min(workers, len(ordered))) as pool:
+    with context.Pool(min(workers, len(ordered)), initializer=_quiet_worker) as pool:
         for outcome in pool.imap_unordered(_run_job, ordered, chunksize=1):
             outcomes.append(outcome)
             if on_done:

@@ -14,6 +14,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write through a temporary file in the same folder and rename, so a reader
     (or a crash) never sees a half-written file."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # a device or pipe (/dev/stdout, a FIFO): renaming over it would replace it
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -38,7 +38,11 @@ def _open(source: bytes | str | os.PathLike) -> Image.Image:
             warnings.simplefilter("ignore")
             return Image.open(handle, formats=["PNG"])
     except Exception as err:  # Pillow raises several types for bad headers
-        raise MaskError(f"unreadable PNG ({err})") from err
+        from PIL import UnidentifiedImageError
+
+        if isinstance(err, UnidentifiedImageError):
+            raise MaskError("corrupt PNG (its header cannot be read)") from err
+        raise MaskError(f"corrupt PNG ({err})") from err
 
 
 def _check_mode(image: Image.Image) -> None:

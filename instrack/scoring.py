@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from instrack.errors import Problem
 from instrack.masks import MaskError, read_mask
-from instrack.metrics import f_measure, jaccard
+from instrack.metrics import score_frame
 from instrack.submission.base import FrameReader
 
 
@@ -33,6 +32,13 @@ class JobOutcome:
     units: list[UnitScores] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+
+
+def _label_mask(labels: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the pixels whose value is one of `ids`."""
+    if len(ids) == 1:
+        return labels == ids[0]
+    return np.isin(labels, ids)
 
 
 def _read_gt(path: str) -> np.ndarray:
@@ -86,12 +92,11 @@ class InstrackVideoJob:
                         )
                     )
                     continue
+                if pred_values.dtype not in (np.uint8, np.bool_):
+                    pred_values = pred_values != 0  # 16/32-bit PNGs: any non-zero value is the target
                 if obj_ids not in targets:
-                    targets[obj_ids] = gt == obj_ids[0] if len(obj_ids) == 1 else np.isin(gt, obj_ids)
-                target = targets[obj_ids]
-                pred = pred_values != 0
-                scores[exp_id][0][t] = jaccard(target, pred, void)
-                scores[exp_id][1][t] = f_measure(target, pred, void)
+                    targets[obj_ids] = _label_mask(gt, obj_ids)
+                scores[exp_id][0][t], scores[exp_id][1][t] = score_frame(targets[obj_ids], pred_values, void)
         if not outcome.problems:
             for exp_id, _ in self.units:
                 j, f = scores[exp_id]
@@ -160,14 +165,12 @@ class DavisSequenceJob:
             if outcome.problems:
                 continue  # keep checking the rest, but stop computing
             void_mask = void if (self.use_void and has_void) else None
-            gt_objects = [gt == k for k in range(1, n_objects + 1)]
+            gt_objects = [_label_mask(gt, (k,)) for k in range(1, n_objects + 1)]
             if self.hungarian:
                 pair_scores.add_frame(t, gt_objects, pred, frame_max, void_mask)
             else:
                 for k in range(n_objects):
-                    pred_k = pred == k + 1
-                    j_scores[k, t] = jaccard(gt_objects[k], pred_k, void_mask)
-                    f_scores[k, t] = f_measure(gt_objects[k], pred_k, void_mask)
+                    j_scores[k, t], f_scores[k, t] = score_frame(gt_objects[k], _label_mask(pred, (k + 1,)), void_mask)
         if outcome.problems:
             return outcome
         if self.hungarian:
@@ -195,20 +198,18 @@ class _ProposalScores:
     def add_frame(self, t, gt_objects, pred, frame_max, void) -> None:
         empty = np.zeros(pred.shape, dtype=bool)
         for k, gt_k in enumerate(gt_objects):
-            self.j_empty[k, t] = jaccard(gt_k, empty, void)
-            self.f_empty[k, t] = f_measure(gt_k, empty, void)
+            self.j_empty[k, t], self.f_empty[k, t] = score_frame(gt_k, empty, void)
         for proposal in range(1, frame_max + 1):
             if proposal not in self.j:
                 self.j[proposal] = self.j_empty.copy()
                 self.f[proposal] = self.f_empty.copy()
-            pred_p = pred == proposal
+            pred_p = _label_mask(pred, (proposal,))
             if not pred_p.any():
                 self.j[proposal][:, t] = self.j_empty[:, t]
                 self.f[proposal][:, t] = self.f_empty[:, t]
                 continue
             for k, gt_k in enumerate(gt_objects):
-                self.j[proposal][k, t] = jaccard(gt_k, pred_p, void)
-                self.f[proposal][k, t] = f_measure(gt_k, pred_p, void)
+                self.j[proposal][k, t], self.f[proposal][k, t] = score_frame(gt_k, pred_p, void)
         # proposals seen earlier but absent in this frame
         for proposal in self.j:
             if proposal > frame_max:
@@ -222,6 +223,8 @@ class _ProposalScores:
         j_all = np.stack([self.j.get(p, self.j_empty) for p in range(1, n_proposals + 1)])
         f_all = np.stack([self.f.get(p, self.f_empty) for p in range(1, n_proposals + 1)])
         mean_jf = (np.mean(j_all, axis=2) + np.mean(f_all, axis=2)) / 2
+        from scipy.optimize import linear_sum_assignment  # 0.3 s to import: only when needed
+
         rows, cols = linear_sum_assignment(-mean_jf)
         j_out = np.zeros((self.n_objects, j_all.shape[2]))
         f_out = np.zeros_like(j_out)

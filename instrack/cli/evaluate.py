@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from instrack.cli.common import add_gt_pred_arguments, resolve_gt_pred
@@ -13,7 +14,7 @@ HELP = "score a submission: J, F, J&F, recall, decay and breakdowns (SPEC §6)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_gt_pred_arguments(parser)
-    parser.add_argument("--json", metavar="OUT.json", help="write the full result (SPEC §6) here")
+    parser.add_argument("--json", metavar="OUT.json", help="write the full result (SPEC §6) here ('-': stdout)")
     parser.add_argument("--csv", metavar="OUT.csv", help="write one row per unit here")
     parser.add_argument("--plot", metavar="DIR", help="draw per-video J&F and J/F over time for the worst units")
     parser.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
@@ -35,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         per_frame=not args.no_per_frame,
     )
-    if args.json:
+    if args.json == "-":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    elif args.json:
         atomic_write_json(args.json, result)
     if args.csv:
         write_csv(result, args.csv)
@@ -44,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
 
         for path in plot_result(result, args.plot):
             print(f"wrote {path}", file=sys.stderr)
-    if not args.quiet:
+    if not args.quiet and args.json != "-":
         sys.stdout.write(format_table(result))
     return 0

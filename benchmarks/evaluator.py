@@ -1,0 +1,138 @@
+"""Evaluator benchmark: instrack vs the decode floor (and the official DAVIS code).
+
+    python benchmarks/evaluator.py                       # 30 seq x 70 frames x 480x854
+    python benchmarks/evaluator.py --official ~/davis2017-evaluation
+    python benchmarks/evaluator.py --sequences 4 --frames 10   # quick look
+
+Reports, from one run on one machine: the wall time of
+`instrack evaluate --protocol davis-semi` (a fresh process, as a user runs it),
+the time to only decode every GT and prediction PNG with Pillow (the floor, in
+one process and in --workers processes), and with --official the official
+davis2017-evaluation's time on the same data, plus the largest difference
+between the two results' global numbers and per-object means. Peak memory is
+the largest resident set of any one process (ru_maxrss of the children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+
+OFFICIAL_SNIPPET = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from davis2017.evaluation import DAVISEvaluation
+start = time.perf_counter()
+metrics = DAVISEvaluation(davis_root=sys.argv[2], task=sys.argv[4], gt_set="val").evaluate(sys.argv[3])
+J, F = metrics["J"], metrics["F"]
+out = {"seconds": time.perf_counter() - start,
+       "global": {"J&F-Mean": (np.mean(J["M"]) + np.mean(F["M"])) / 2, "J-Mean": np.mean(J["M"]),
+                  "J-Recall": np.mean(J["R"]), "J-Decay": np.mean(J["D"]), "F-Mean": np.mean(F["M"]),
+                  "F-Recall": np.mean(F["R"]), "F-Decay": np.mean(F["D"])},
+       "objects": {k: [J["M_per_object"][k], F["M_per_object"][k]] for k in J["M_per_object"]}}
+json.dump(out, open(sys.argv[5], "w"), default=float)
+"""
+
+
+def _decode_folder(folder: str) -> int:
+    count = 0
+    for name in sorted(os.listdir(folder)):
+        with Image.open(os.path.join(folder, name)) as image:
+            np.asarray(image)
+        count += 1
+    return count
+
+
+def decode_floor(folders: list[str], workers: int) -> float:
+    start = time.perf_counter()
+    if workers <= 1:
+        for folder in folders:
+            _decode_folder(folder)
+    else:
+        with Pool(workers) as pool:
+            pool.map(_decode_folder, folders, chunksize=1)
+    return time.perf_counter() - start
+
+
+def run_timed(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and the peak RSS (MB) of the command's largest process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) // 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sequences", type=int, default=30)
+    parser.add_argument("--frames", type=int, default=70)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--width", type=int, default=854)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--data", help="reuse (or create) the synthetic set here")
+    parser.add_argument("--official", help="path to a checkout of davis2017-evaluation")
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args()
+
+    from instrack.synthetic import SyntheticSpec, write_davis
+
+    data = Path(args.data or tempfile.mkdtemp(prefix="instrack-bench-"))
+    gt, pred = data / "davis", data / "pred_semi"
+    if not (gt / "ImageSets").exists():
+        spec = SyntheticSpec(args.sequences, args.frames, args.height, args.width)
+        print(f"generating {spec} in {data}", file=sys.stderr)
+        write_davis(gt, pred, data / "pred_unsup", spec)
+    sequences = (gt / "ImageSets" / "2017" / "val.txt").read_text().split()
+    folders = [str(gt / "Annotations" / "480p" / s) for s in sequences] + [str(pred / s) for s in sequences]
+    n_png = sum(len(os.listdir(f)) for f in folders)
+
+    figures: dict = {"sequences": len(sequences), "pngs": n_png, "workers": args.workers}
+    # warm the page cache so every contender reads from memory
+    decode_floor(folders, 1)
+    figures["decode_floor_1proc_s"] = decode_floor(folders, 1)
+    figures["decode_floor_s"] = decode_floor(folders, args.workers)
+
+    ours_json = data / "instrack-semi.json"
+    command = [sys.executable, "-m", "instrack.cli.main", "evaluate", "--gt", str(gt), "--pred", str(pred),
+               "--protocol", "davis-semi", "--workers", str(args.workers), "--quiet", "--json", str(ours_json)]
+    figures["instrack_s"], figures["instrack_peak_mb"] = run_timed(command)
+    figures["instrack_vs_floor"] = figures["instrack_s"] / figures["decode_floor_s"]
+
+    if args.official:
+        official_json = data / "official-semi.json"
+        snippet = [sys.executable, "-c", OFFICIAL_SNIPPET, args.official, str(gt), str(pred), "semi-supervised",
+                   str(official_json)]
+        figures["official_s"], figures["official_peak_mb"] = run_timed(snippet)
+        figures["speedup_vs_official"] = figures["official_s"] / figures["instrack_s"]
+        ours, official = json.loads(ours_json.read_text()), json.loads(official_json.read_text())
+        diffs = [abs(ours["metrics"][k] - v) for k, v in official["global"].items()]
+        for unit in ours["units"]:
+            j, f = official["objects"][f"{unit['video']}_{unit['object']}"]
+            diffs += [abs(unit["J-Mean"] - j), abs(unit["F-Mean"] - f)]
+        figures["max_abs_diff_vs_official"] = max(diffs)
+
+    for key, value in figures.items():
+        print(f"{key:28s} {value:.4g}" if isinstance(value, float) else f"{key:28s} {value}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Hand-computed values and the edge cases of SPEC §3–4."""
+
+import numpy as np
+import pytest
+
+from instrack.metrics import boundary_map, dilate_disk, disk, boundary_radius, decay_edges, f_measure, jaccard, statistics
+
+
+def masks(h=20, w=30):
+    return np.zeros((h, w), bool), np.zeros((h, w), bool)
+
+
+def test_both_empty_is_perfect():
+    gt, pred = masks()
+    assert jaccard(gt, pred) == 1.0 and f_measure(gt, pred) == 1.0
+
+
+def test_one_empty_scores_zero():
+    gt, pred = masks()
+    gt[5:10, 5:10] = True
+    assert jaccard(gt, pred) == 0.0 and f_measure(gt, pred) == 0.0
+    assert jaccard(pred, gt) == 0.0 and f_measure(pred, gt) == 0.0
+
+
+def test_empty_gt_full_frame_prediction():
+    gt, pred = masks()
+    pred[:] = True
+    # a full-frame mask has no boundary, nor has an empty one: F = 1, J = 0
+    assert jaccard(gt, pred) == 0.0
+    assert f_measure(gt, pred) == 1.0
+
+
+def test_full_frame_object():
+    gt, pred = masks()
+    gt[:] = pred[:] = True
+    assert jaccard(gt, pred) == 1.0 and f_measure(gt, pred) == 1.0
+
+
+def test_hand_computed_jaccard():
+    gt, pred = masks()
+    gt[0:4, 0:4] = True  # 16 px
+    pred[2:6, 2:6] = True  # 16 px, overlap 4
+    assert jaccard(gt, pred) == pytest.approx(4 / 28)
+
+
+def test_single_pixel_in_corner():
+    gt, pred = masks()
+    gt[-1, -1] = True
+    # the pixel itself has no lower/right neighbour: its boundary is the pixels above and left of it
+    assert boundary_map(gt).sum() == 3
+    assert f_measure(gt, gt.copy()) == 1.0
+    assert jaccard(gt, gt.copy()) == 1.0
+    pred = np.zeros_like(gt)
+    pred[0, 0] = True
+    assert f_measure(gt, pred) == 0.0  # far apart: nothing matches
+
+
+def test_border_is_never_a_boundary():
+    gt, _ = masks()
+    gt[:, :10] = True  # touches top, bottom and left borders
+    b = boundary_map(gt)
+    assert b[:, 9].all() and b.sum() == gt.shape[0]
+
+
+def test_void_is_excluded():
+    gt, pred = masks()
+    gt[5:10, 5:10] = True
+    pred[5:10, 5:12] = True
+    void = np.zeros_like(gt)
+    void[:, 10:] = True
+    assert jaccard(gt, pred) < 1.0
+    assert jaccard(gt, pred, void) == 1.0
+    assert f_measure(gt, pred, void) == 1.0
+
+
+def test_radius_matches_davis():
+    assert boundary_radius(480, 854) == 8
+    assert boundary_radius(361, 641) == 6
+
+
+def test_f_tolerance_is_a_disk_not_a_square():
+    gt, pred = masks(100, 100)
+    gt[40:60, 40:60] = True
+    r = boundary_radius(100, 100)  # 2
+    shifted = np.roll(np.roll(gt, r, axis=0), r, axis=1)  # corners move by r*sqrt(2) > r
+    assert f_measure(gt, np.roll(gt, r, axis=0)) == 1.0
+    assert f_measure(gt, shifted) < 1.0
+
+
+def test_decay_edges_are_exact_for_long_videos():
+    # the official code keeps these in uint8: for 300 frames its last edge wraps to 43
+    assert decay_edges(300).tolist() == [0, 75, 150, 224, 299]
+    assert decay_edges(1).tolist() == [0, 0, 0, 0, 0]
+    assert decay_edges(3).tolist() == [0, 1, 1, 2, 2]
+
+
+def test_statistics_recall_and_decay():
+    values = np.array([1.0, 1.0, 0.5, 0.0, 0.0])
+    s = statistics(values)
+    assert s.mean == pytest.approx(0.5)
+    assert s.recall == pytest.approx(2 / 5)  # 0.5 is not > 0.5
+    # edges [0,1,2,3,4]: bin0 = v[0:2], bin3 = v[3:5]
+    assert s.decay == pytest.approx(1.0)
+
+
+def test_statistics_300_frames():
+    values = np.linspace(1, 0, 300)
+    s = statistics(values)
+    assert s.decay == pytest.approx(np.mean(values[0:76]) - np.mean(values[224:300]))
+    assert np.isfinite(s.decay)
+
+
+def test_one_frame_video():
+    s = statistics(np.array([0.7]))
+    assert (s.mean, s.recall, s.decay) == (0.7, 1.0, 0.0)
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 6, 8, 9, 13])
+def test_rectangle_dilation_equals_disk_dilation(radius):
+    import cv2
+
+    rng = np.random.default_rng(radius)
+    image = (rng.random((57, 91, 2)) < 0.01).astype(np.uint8)
+    assert np.array_equal(dilate_disk(image, radius), cv2.dilate(image, disk(radius)))

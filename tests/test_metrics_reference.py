@@ -1,0 +1,84 @@
+"""The fast metrics against a slow, independent formulation on random masks.
+
+The reference pads with edge replication to find boundaries and matches
+boundary pixels by brute-force Euclidean distances (no dilation, no crop)."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial import cKDTree
+
+from instrack.metrics import boundary_radius, f_measure, jaccard
+
+
+def reference_boundary(mask):
+    padded = np.pad(mask, ((0, 1), (0, 1)), mode="edge")
+    right = padded[:-1, 1:]
+    down = padded[1:, :-1]
+    diag = padded[1:, 1:]
+    return (mask != right) | (mask != down) | (mask != diag)
+
+
+def reference_f(gt, pred, void=None):
+    if void is not None:
+        gt, pred = gt & ~void, pred & ~void
+    r = boundary_radius(*gt.shape)
+    gb, pb = np.argwhere(reference_boundary(gt)), np.argwhere(reference_boundary(pred))
+    if len(gb) == 0 and len(pb) == 0:
+        return 1.0
+    if len(gb) == 0 or len(pb) == 0:
+        return 0.0
+    d_pred = cKDTree(gb).query(pb)[0]
+    d_gt = cKDTree(pb).query(gb)[0]
+    precision = np.mean(d_pred <= r + 1e-9)
+    recall = np.mean(d_gt <= r + 1e-9)
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def reference_j(gt, pred, void=None):
+    valid = np.ones_like(gt) if void is None else ~void
+    union = ((gt | pred) & valid).sum()
+    return 1.0 if union == 0 else ((gt & pred) & valid).sum() / union
+
+
+@st.composite
+def mask_pairs(draw):
+    h = draw(st.integers(1, 70))
+    w = draw(st.integers(1, 90))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["blobs", "noise", "rect"]))
+
+    def one():
+        if kind == "noise":
+            return rng.random((h, w)) < rng.random()
+        if kind == "rect":
+            m = np.zeros((h, w), bool)
+            y0, x0 = rng.integers(0, h), rng.integers(0, w)
+            m[y0:y0 + rng.integers(0, h + 1), x0:x0 + rng.integers(0, w + 1)] = True
+            return m
+        m = np.zeros((h, w), bool)
+        for _ in range(rng.integers(0, 4)):
+            cy, cx, rad = rng.integers(0, h), rng.integers(0, w), rng.integers(1, 2 + max(h, w) // 2)
+            yy, xx = np.ogrid[:h, :w]
+            m |= (yy - cy) ** 2 + (xx - cx) ** 2 <= rad**2
+        return m
+
+    void = rng.random((h, w)) < 0.1 if draw(st.booleans()) else None
+    return one(), one(), void
+
+
+@settings(max_examples=300, deadline=None)
+@given(mask_pairs())
+def test_fast_equals_reference(pair):
+    gt, pred, void = pair
+    assert jaccard(gt, pred, void) == reference_j(gt, pred, void)
+    assert abs(f_measure(gt, pred, void) - reference_f(gt, pred, void)) < 1e-12
+
+
+def test_large_odd_frame():
+    rng = np.random.default_rng(1)
+    yy, xx = np.ogrid[:361, :641]
+    gt = (yy - 180) ** 2 + (xx - 300) ** 2 < 90**2
+    pred = (yy - 185 + rng.integers(-3, 3)) ** 2 + (xx - 310) ** 2 < 85**2
+    assert abs(f_measure(gt, pred) - reference_f(gt, pred)) < 1e-12

@@ -58,12 +58,15 @@ def _crop(gt: np.ndarray, pred: np.ndarray) -> tuple[slice, slice] | None:
     when both are empty. Everything J and F look at lies inside it: the row
     before the extent can hold boundary pixels; the row after is background in
     both masks, so the edge replication at the crop's border adds no boundary."""
-    union = np.logical_or(gt, pred).view(np.uint8)
-    x, y, w, h = cv2.boundingRect(union)  # ~10x faster than numpy's any() per axis
-    if w == 0:
+    union = np.logical_or(gt, pred)
+    rows = np.flatnonzero(union.any(axis=1))
+    if rows.size == 0:
         return None
+    y0, y1 = rows[0], rows[-1]
+    cols = np.flatnonzero(union[y0 : y1 + 1].any(axis=0))
+    x0, x1 = cols[0], cols[-1]
     height, width = gt.shape
-    return slice(max(y - 1, 0), min(y + h + 1, height)), slice(max(x - 1, 0), min(x + w + 1, width))
+    return slice(max(y0 - 1, 0), min(y1 + 2, height)), slice(max(x0 - 1, 0), min(x1 + 2, width))
 
 
 def _as_bool(mask: np.ndarray) -> np.ndarray:

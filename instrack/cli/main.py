@@ -24,9 +24,30 @@ from instrack.errors import InsTrackError, SubmissionError
 VERBS: dict[str, str] = {
     "evaluate": "instrack.cli.evaluate",
     "validate": "instrack.cli.validate",
+    "curate": "instrack.cli.curate",
+    "check-data": "instrack.cli.check_data",
+    "candidates": "instrack.cli.candidates",
+    "export-hf": "instrack.cli.export_hf",
+    "import-hf": "instrack.cli.import_hf",
+    "leaderboard": "instrack.cli.leaderboard",
+    "serve": "instrack.cli.serve",
+    "track": "instrack.cli.track",
+    "rephrase": "instrack.cli.rephrase",
+    "annotate": "instrack.cli.annotate",
+    "instructions": "instrack.cli.instructions",
 }
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT = 0, 1, 2
+
+# Top-level modules of optional dependencies -> the extra that installs them.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("torch", "torchvision", "transformers", "peft", "accelerate", "safetensors",
+                     "segment_anything"), "trackgpt"),
+    **dict.fromkeys(("datasets", "pyarrow"), "data"),
+    **dict.fromkeys(("openai", "label_studio_sdk", "pydantic"), "annotation"),
+    **dict.fromkeys(("sqlalchemy", "fastapi", "uvicorn", "jinja2", "multipart", "dask", "distributed"),
+                    "leaderboard"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except InsTrackError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except ModuleNotFoundError as err:
+        extra = EXTRA_OF_MODULE.get((err.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"error: `instrack {args.verb}` needs the optional package {err.name!r}: "
+              f"pip install 'instrack[{extra}]'", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -32,6 +32,8 @@ VERBS: dict[str, str] = {
     "leaderboard": "instrack.cli.leaderboard",
     "serve": "instrack.cli.serve",
     "track": "instrack.cli.track",
+    "reproduce": "instrack.cli.reproduce",
+    "train": "instrack.cli.train",
     "rephrase": "instrack.cli.rephrase",
     "annotate": "instrack.cli.annotate",
     "instructions": "instrack.cli.instructions",

@@ -1,0 +1,94 @@
+"""instrack serve: the web leaderboard and its scoring worker.
+
+    instrack serve                          # embedded SQLite, the bundled sample as test set
+    instrack serve --gt ROOT --db postgresql://... --data-dir DIR --port 8000
+    instrack serve --no-worker              # web only (run workers elsewhere)
+    instrack serve --worker-only [--scheduler tcp://HOST:8786]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from instrack.errors import UsageError
+
+HELP = "run the web leaderboard (board, entry pages, submissions) and its scoring worker"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", default="instrack-leaderboard", metavar="DIR",
+                        help="uploads and the default SQLite database live here (default: ./instrack-leaderboard)")
+    parser.add_argument("--db", metavar="URL_OR_PATH",
+                        help="SQLAlchemy URL or SQLite file (default: $INSTRACK_LEADERBOARD_DB, "
+                             "else DATA_DIR/leaderboard.sqlite)")
+    parser.add_argument("--gt", metavar="ROOT", help="ground truth to score against (default: the bundled sample)")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--protocol", default="instrack")
+    parser.add_argument("--benchmark", default="instrack", help="the board submissions go to")
+    parser.add_argument("--max-upload-bytes", type=int, default=256 << 20)
+    parser.add_argument("--submissions-per-hour", type=int, default=30, help="per submitter")
+    parser.add_argument("--max-pending", type=int, default=500, help="queued submissions before 503")
+    parser.add_argument("--posts-per-minute", type=int, default=60, help="per client address")
+    parser.add_argument("--lease-s", type=float, default=30.0,
+                        help="a worker silent this long loses its submission to another")
+    parser.add_argument("--max-attempts", type=int, default=3, help="crashes before a submission is failed")
+    parser.add_argument("--eval-timeout-s", type=float, default=3600.0)
+    parser.add_argument("--jobs", type=int, default=1, help="evaluations at once per worker")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="score on a Dask distributed cluster at ADDRESS")
+    parser.add_argument("--poll-s", type=float, default=1.0, help=argparse.SUPPRESS)
+    role = parser.add_mutually_exclusive_group()
+    role.add_argument("--no-worker", action="store_true", help="web server only")
+    role.add_argument("--worker-only", action="store_true", help="scoring worker only")
+    parser.add_argument("--admin-token", help="token for the admin created on first start "
+                        "(default: $INSTRACK_ADMIN_TOKEN, else a random one, printed once)")
+
+
+def settings_from(args: argparse.Namespace):
+    from instrack_leaderboard.config import ServerSettings
+    from instrack_leaderboard.db import ENV_DB
+
+    data_dir = Path(args.data_dir).expanduser().resolve()
+    if args.gt:
+        gt = Path(args.gt)
+        if not (gt / args.split).is_dir():
+            raise UsageError(f"--gt {gt}: no split folder {args.split!r} there (SPEC §1 layout)")
+    else:
+        from instrack.sample import sample_root
+
+        gt = sample_root()
+    for name in ("port", "max_upload_bytes", "submissions_per_hour", "max_pending", "posts_per_minute",
+                 "max_attempts", "jobs"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
+    db = args.db or os.environ.get(ENV_DB) or str(data_dir / "leaderboard.sqlite")
+    return ServerSettings(
+        db=db, data_dir=data_dir, gt_root=gt.resolve(), split=args.split, protocol=args.protocol,
+        benchmark=args.benchmark, max_upload_bytes=args.max_upload_bytes,
+        submissions_per_hour=args.submissions_per_hour, max_pending=args.max_pending,
+        posts_per_minute=args.posts_per_minute, lease_s=args.lease_s, max_attempts=args.max_attempts,
+        eval_timeout_s=args.eval_timeout_s, jobs=args.jobs, scheduler=args.scheduler, poll_s=args.poll_s,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrack.errors import require
+
+    for module in ("sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2"):
+        require(module, "leaderboard")
+    settings = settings_from(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.worker_only:
+        from instrack_leaderboard.worker import run_worker
+
+        return run_worker(settings)
+    from instrack_leaderboard.server import serve
+
+    if settings.db.startswith("sqlite") or "://" not in settings.db:
+        print(f"instrack serve: data in {settings.data_dir}", file=sys.stderr)
+    return serve(settings, args.host, args.port, with_worker=not args.no_worker,
+                 admin_token=args.admin_token or os.environ.get("INSTRACK_ADMIN_TOKEN"))

@@ -1,0 +1,1 @@
+"""The web leaderboard (FastAPI, server-rendered)."""

@@ -22,6 +22,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "instrack": ("InsTrack", "instrack"),
     "refer-youtube-vos": ("Refer-Youtube-VOS", "refer-youtube-vos-server"),
     "refer-davis17": ("Refer-DAVIS17", "davis-unsup"),
+    # the bundled sample split: a board of its own, never ranked against InsTrack test numbers
+    "instrack-sample": ("InsTrack bundled sample (not InsTrack)", "instrack"),
 }
 
 # The paper's reference number -> (citation, link)

@@ -59,7 +59,9 @@ def test_submit_the_sample_through_the_form(tmp_path, browser):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     try:
         server.wait_http(base)
-        page.goto(base + "/")
+        # the paper's numbers are on the InsTrack board; the bundled sample has a board of
+        # its own, so nothing scored on the sample is ever ranked beside them
+        page.goto(base + "/?benchmark=instrack")
         assert page.locator("#board tbody tr").count() == 10
         assert "TrackGPT-13B (IT)" in page.locator("#board tbody tr").first.inner_text()
 
@@ -77,8 +79,9 @@ def test_submit_the_sample_through_the_form(tmp_path, browser):
         assert page.locator("text=Per unit (30)").count() == 1
 
         page.goto(base + "/")
+        assert "bundled sample" in page.content()
         rows = page.locator("#board tbody tr")
-        assert rows.count() == 11
+        assert rows.count() == 1
         top = rows.first.inner_text()
         assert "Browser Tracker (e2e)" in top and "submitted" in top and "83.6" in top
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -139,7 +139,7 @@ def test_restart_mid_queue_loses_nothing(tmp_path, files, expected):
     assert entry["origin"] == "submitted" and entry["method"] == "Good"
     assert entry["jf_mean"] == pytest.approx(expected["metrics"]["J&F-Mean"], abs=1e-12)
     assert entry["submission_sha256"] == done["sha256"]
-    assert len(store.entries("instrack", origins=["submitted"])) == 1
+    assert len(store.entries("instrack-sample", origins=["submitted"])) == 1
     # the accepted upload is still on disk, under a name of ours
     assert len(list((data / "uploads").glob("*.zip"))) == 2
 
@@ -196,14 +196,14 @@ def test_bad_input_right_status_and_still_serving(tmp_path, files):
         assert _post(base, token, files["good"]).headers["Retry-After"]
 
         # admin hides an entry; a plain submitter may not
-        first = httpx.get(f"{base}/api/entries").json()[0]
+        first = httpx.get(f"{base}/api/entries?benchmark=instrack").json()[0]
         r = httpx.post(f"{base}/admin/entries/{first['id']}/hidden", data={"token": token, "hidden": "1"})
         assert r.status_code == 403
         r = httpx.post(f"{base}/admin/entries/{first['id']}/hidden", data={"token": "nope", "hidden": "1"})
         assert r.status_code == 401
         r = httpx.post(f"{base}/admin/entries/{first['id']}/hidden", data={"token": admin, "hidden": "1"})
         assert r.status_code == 303
-        assert first["id"] not in [e["id"] for e in httpx.get(f"{base}/api/entries").json()]
+        assert first["id"] not in [e["id"] for e in httpx.get(f"{base}/api/entries?benchmark=instrack").json()]
         assert httpx.get(f"{base}/entry/{first['id']}").status_code == 404
         assert httpx.get(f"{base}/entry/999999").status_code == 404
         assert httpx.get(f"{base}/api/submissions/999999").status_code == 404

@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gt", metavar="ROOT", help="ground truth to score against (default: the bundled sample)")
     parser.add_argument("--split", default="test")
     parser.add_argument("--protocol", default="instrack")
-    parser.add_argument("--benchmark", default="instrack", help="the board submissions go to")
+    parser.add_argument("--benchmark", help="the board submissions go to (default: instrack with --gt; "
+                        "instrack-sample for the bundled sample, so sample scores never sit beside "
+                        "InsTrack test numbers)")
     parser.add_argument("--max-upload-bytes", type=int, default=256 << 20)
     parser.add_argument("--submissions-per-hour", type=int, default=30, help="per submitter")
     parser.add_argument("--max-pending", type=int, default=500, help="queued submissions before 503")
@@ -68,7 +70,7 @@ def settings_from(args: argparse.Namespace):
     db = args.db or os.environ.get(ENV_DB) or str(data_dir / "leaderboard.sqlite")
     return ServerSettings(
         db=db, data_dir=data_dir, gt_root=gt.resolve(), split=args.split, protocol=args.protocol,
-        benchmark=args.benchmark, max_upload_bytes=args.max_upload_bytes,
+        benchmark=args.benchmark or ("instrack" if args.gt else "instrack-sample"), max_upload_bytes=args.max_upload_bytes,
         submissions_per_hour=args.submissions_per_hour, max_pending=args.max_pending,
         posts_per_minute=args.posts_per_minute, lease_s=args.lease_s, max_attempts=args.max_attempts,
         eval_timeout_s=args.eval_timeout_s, jobs=args.jobs, scheduler=args.scheduler, poll_s=args.poll_s,

@@ -15,10 +15,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from instrack.errors import UsageError
 from instrack.model import Unit, Video
-from instrack.tracking.base import FrameOutput, Tracker, frame_size
-from instrack.tracking.simple import NullTracker, OracleTracker
+from instrack.tracking.base import FrameOutput, Tracker
+from instrack.tracking.simple import ConstantTracker, NullTracker, OracleTracker, no_options
 
 #: tracker name -> what a table should say about the row
 LABELS: dict[str, str] = {
@@ -28,36 +27,18 @@ LABELS: dict[str, str] = {
 }
 
 
-def _refuse_options(name: str, options: dict[str, Any]) -> None:
-    if options:
-        flags = ", ".join("--" + key.replace("_", "-") for key in sorted(options))
-        raise UsageError(f"tracker {name!r} takes no options (got {flags})")
-
-
 class EmptyTracker(NullTracker):
     """Background everywhere: the null tracker under its table name."""
 
     name = "empty"
 
 
-class FullTracker(Tracker):
+class FullTracker(ConstantTracker):
     """Every pixel of every frame is the target, score 1."""
 
     name = "full"
-
-    def __init__(self, **options: Any):
-        _refuse_options(self.name, options)
-
-    def track(self, video: Video, units: Sequence[Unit]) -> Iterator[FrameOutput]:
-        height, width = frame_size(video)
-        full = np.ones((height, width), dtype=bool)
-        for index, frame in enumerate(video.frames):
-            yield FrameOutput(
-                index=index,
-                frame=frame,
-                masks={u.instruction.exp_id: full for u in units},
-                scores={u.instruction.exp_id: 1.0 for u in units},
-            )
+    fill = True
+    score = 1.0
 
 
 class FirstFrameOracleTracker(Tracker):
@@ -69,7 +50,7 @@ class FirstFrameOracleTracker(Tracker):
     uses_ground_truth = True
 
     def __init__(self, **options: Any):
-        _refuse_options(self.name, options)
+        no_options(self.name, options)
         # The oracle already knows how to read a unit's target (union of its
         # obj_ids, void as background) and to name a missing or bad file.
         self._oracle = OracleTracker()

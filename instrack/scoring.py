@@ -41,6 +41,24 @@ def _label_mask(labels: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
     return np.isin(labels, ids)
 
 
+def _read_prediction(reader: FrameReader, relpath: str, shape: tuple[int, ...], source: str,
+                     outcome: JobOutcome) -> np.ndarray | None:
+    """Decode one predicted mask, or record why it cannot be used (and return None)."""
+    try:
+        pred, digest = reader.read(relpath)
+    except (MaskError, OSError) as err:
+        outcome.problems.append(Problem(f"{source}/{relpath}", str(err)))
+        return None
+    if digest:
+        outcome.digests[relpath] = digest
+    if pred.shape != shape:
+        outcome.problems.append(
+            Problem(f"{source}/{relpath}", f"size {pred.shape[0]}x{pred.shape[1]}, ground truth is {shape[0]}x{shape[1]}")
+        )
+        return None
+    return pred
+
+
 def _read_gt(path: str) -> np.ndarray:
     try:
         return read_mask(path)
@@ -75,22 +93,9 @@ class InstrackVideoJob:
                 void = None
             targets: dict[tuple[int, ...], np.ndarray] = {}
             for exp_id, obj_ids in self.units:
-                relpath = f"{self.video}/{exp_id}/{frame}.png"
-                try:
-                    pred_values, digest = self.reader.read(relpath)
-                except (MaskError, OSError) as err:
-                    outcome.problems.append(Problem(f"{self.source}/{relpath}", str(err)))
-                    continue
-                if digest:
-                    outcome.digests[relpath] = digest
-                if pred_values.shape != gt.shape:
-                    outcome.problems.append(
-                        Problem(
-                            f"{self.source}/{relpath}",
-                            f"size {pred_values.shape[0]}x{pred_values.shape[1]}, "
-                            f"ground truth is {gt.shape[0]}x{gt.shape[1]}",
-                        )
-                    )
+                pred_values = _read_prediction(self.reader, f"{self.video}/{exp_id}/{frame}.png", gt.shape,
+                                               self.source, outcome)
+                if pred_values is None:
                     continue
                 if pred_values.dtype not in (np.uint8, np.bool_):
                     pred_values = pred_values != 0  # 16/32-bit PNGs: any non-zero value is the target
@@ -134,20 +139,8 @@ class DavisSequenceJob:
             void = gt == 255
             has_void = bool(void.any())
             relpath = f"{self.video}/{frame}.png"
-            try:
-                pred, digest = self.reader.read(relpath)
-            except (MaskError, OSError) as err:
-                outcome.problems.append(Problem(f"{self.source}/{relpath}", str(err)))
-                continue
-            if digest:
-                outcome.digests[relpath] = digest
-            if pred.shape != gt.shape:
-                outcome.problems.append(
-                    Problem(
-                        f"{self.source}/{relpath}",
-                        f"size {pred.shape[0]}x{pred.shape[1]}, ground truth is {gt.shape[0]}x{gt.shape[1]}",
-                    )
-                )
+            pred = _read_prediction(self.reader, relpath, gt.shape, self.source, outcome)
+            if pred is None:
                 continue
             frame_max = int(pred.max())
             limit = self.max_proposals if self.hungarian else n_objects

@@ -119,7 +119,7 @@ def to_html(table: Table) -> str:
     """A standalone <table> fragment (the web board has its own, sortable one)."""
     esc = html.escape
     lead = _lead_columns(table)
-    parts = [f'<table class="instrack-table">', f"<caption>{esc(table.spec.title)} "
+    parts = ['<table class="instrack-table">', f"<caption>{esc(table.spec.title)} "
              f"({esc(table.spec.contends_note)})</caption>", "<thead>"]
     if len(table.spec.groups) > 1:
         parts.append("<tr>" + f'<th colspan="{len(lead)}"></th>' + "".join(

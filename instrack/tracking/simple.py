@@ -19,30 +19,38 @@ from instrack.model import Unit, Video
 from instrack.tracking.base import FrameOutput, Tracker, frame_size
 
 
-def _no_options(name: str, options: dict[str, Any]) -> None:
+def no_options(name: str, options: dict[str, Any]) -> None:
     if options:
         flags = ", ".join("--" + key.replace("_", "-") for key in sorted(options))
         raise UsageError(f"tracker {name!r} takes no options (got {flags})")
 
 
-class NullTracker(Tracker):
-    """Empty masks on every frame, score 0."""
+class ConstantTracker(Tracker):
+    """The same mask (all background or all target) on every frame, a fixed score."""
 
-    name = "null"
+    name = "constant"
+    fill: bool = False
+    score: float = 0.0
 
     def __init__(self, **options: Any):
-        _no_options(self.name, options)
+        no_options(self.name, options)
 
     def track(self, video: Video, units: Sequence[Unit]) -> Iterator[FrameOutput]:
         height, width = frame_size(video)
-        empty = np.zeros((height, width), dtype=bool)
+        mask = np.full((height, width), self.fill, dtype=bool)
         for index, frame in enumerate(video.frames):
             yield FrameOutput(
                 index=index,
                 frame=frame,
-                masks={u.instruction.exp_id: empty for u in units},
-                scores={u.instruction.exp_id: 0.0 for u in units},
+                masks={u.instruction.exp_id: mask for u in units},
+                scores={u.instruction.exp_id: self.score for u in units},
             )
+
+
+class NullTracker(ConstantTracker):
+    """Empty masks on every frame, score 0."""
+
+    name = "null"
 
 
 class OracleTracker(Tracker):
@@ -52,7 +60,7 @@ class OracleTracker(Tracker):
     uses_ground_truth = True
 
     def __init__(self, **options: Any):
-        _no_options(self.name, options)
+        no_options(self.name, options)
 
     def track(self, video: Video, units: Sequence[Unit]) -> Iterator[FrameOutput]:
         for index, frame in enumerate(video.frames):

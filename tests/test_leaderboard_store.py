@@ -19,6 +19,23 @@ from instrack_leaderboard.store import Store
 
 
 @pytest.fixture(scope="module")
+def postgres():
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The same store tests on the embedded SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "lb.sqlite")
+    return request.getfixturevalue("postgres").fresh_database()
+
+
+@pytest.fixture(scope="module")
 def sample_result() -> dict:
     return evaluate(sample_root(), example_submission(), workers=1)
 
@@ -36,8 +53,8 @@ def test_schema_fingerprint_matches_the_migrations():
         "then update migrations.SCHEMA_FINGERPRINT")
 
 
-def test_fresh_database_has_exactly_the_schema_and_the_seed(tmp_path):
-    store = Store(tmp_path / "lb.sqlite")
+def test_fresh_database_has_exactly_the_schema_and_the_seed(store_url):
+    store = Store(store_url)
     inspector = sa.inspect(store.engine)
     for table in schema.metadata.tables.values():
         assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys())
@@ -67,8 +84,8 @@ def test_newer_database_is_refused(tmp_path):
         Store(path)
 
 
-def test_add_a_real_result_with_its_units(tmp_path, sample_result):
-    store = Store(tmp_path / "lb.sqlite")
+def test_add_a_real_result_with_its_units(store_url, sample_result):
+    store = Store(store_url)
     result = parse_result(sample_result)
     entry_id = store.add_result(result, method="Example", variant="v1", origin="reproduced",
                                 paper="Someone et al.", link="https://example.org")
@@ -95,8 +112,8 @@ def test_add_a_real_result_with_its_units(tmp_path, sample_result):
     assert decay[0]["id"] == entry_id and decay[-1]["j_decay"] is None
 
 
-def test_hide_and_tokens(tmp_path):
-    store = Store(tmp_path / "lb.sqlite")
+def test_hide_and_tokens(store_url):
+    store = Store(store_url)
     first = store.entries("instrack")[0]
     store.set_hidden(first["id"])
     assert first["id"] not in [e["id"] for e in store.entries("instrack")]
@@ -112,8 +129,8 @@ def test_hide_and_tokens(tmp_path):
         store.add_submitter("alice")
 
 
-def test_queue_claim_is_exclusive_and_reaper_requeues(tmp_path):
-    store = Store(tmp_path / "lb.sqlite")
+def test_queue_claim_is_exclusive_and_reaper_requeues(store_url):
+    store = Store(store_url)
     queue = Queue(store)
     sid = store.add_submitter("bob")
     bob = store.submitter_for_token(sid)

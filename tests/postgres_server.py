@@ -1,0 +1,87 @@
+"""A throwaway PostgreSQL server on loopback for the store tests.
+
+Uses the machine's own PostgreSQL binaries (Debian's `postgresql` package):
+initdb into a temporary folder, pg_ctl start on a free port, one fresh database
+per test. initdb refuses to run as root, so as root the server runs as the
+`postgres` user that the Debian package creates."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+def _binary(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def _need(reason: str):
+    if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1)")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self):
+        self.initdb, self.pg_ctl = _binary("initdb"), _binary("pg_ctl")
+        if not self.initdb or not self.pg_ctl:
+            _need("no PostgreSQL server binaries (Debian package 'postgresql')")
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            _need("the Python driver 'psycopg' is not installed")
+        # not under pytest's tmp_path: that is root-only (0700) and the server may run as `postgres`
+        self.base = Path(tempfile.mkdtemp(prefix="instrack-pg-"))
+        self.data = self.base / "data"
+        self.port = _free_port()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.prefix, *args], check=True, capture_output=True, text=True)
+
+    def start(self) -> "PostgresServer":
+        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "server.log"), "-w", "-o", options, "start")
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def fresh_database(self) -> str:
+        import sqlalchemy as sa
+
+        name = "t" + uuid.uuid4().hex[:12]
+        engine = sa.create_engine(f"{self.url}/postgres", isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return f"{self.url}/{name}"

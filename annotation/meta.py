@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +27,19 @@ ACCEPTED, NEEDS_REVIEW, KEPT, FIXED = "accepted", "needs_review", "kept", "fixed
 STATUSES = (ACCEPTED, NEEDS_REVIEW, KEPT, FIXED)
 # Where annotation work files live, next to the splits of a dataset root.
 WORK_DIR = ".annotation"
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An advisory lock between instrack processes writing the same split."""
+    import fcntl
+
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def now_iso() -> str:
@@ -45,15 +59,29 @@ class MetaFile:
         self.folder = split_dir(self.root, split)
         self.path = self.folder / META
         read_split(self.root, split)  # a DataError naming the file if it is malformed
-        self.data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        raw = self.path.read_bytes()
+        self._read_digest = hashlib.sha256(raw).hexdigest()
+        self.data: dict[str, Any] = json.loads(raw.decode("utf-8"))
 
     @property
     def videos(self) -> dict[str, dict[str, Any]]:
         return self.data["videos"]
 
     def save(self) -> None:
+        """Write the changes, unless another command changed the file since it was
+        read (export and rephrase running at once): that would silently drop the
+        other command's work, so it is refused and the command can simply be re-run."""
         parse_meta(self.data, split=self.split, root=self.folder, where=str(self.path))
-        atomic_write_json(self.path, self.data)
+        lock = self.work_dir() / f"{self.split}.lock"  # beside the other work files, not in the split
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(lock):
+            current = hashlib.sha256(self.path.read_bytes()).hexdigest()
+            if current != self._read_digest:
+                raise DataError(
+                    f"{self.path}: changed by another command since it was read; nothing was written, re-run this one"
+                )
+            atomic_write_json(self.path, self.data)
+            self._read_digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     def work_dir(self) -> Path:
         return self.root / WORK_DIR

@@ -496,3 +496,27 @@ def test_instructions_report_counts_and_picture(tmp_path, capsys):
     data = json.loads((tmp_path / "rep" / "instructions_report.json").read_text())
     assert data["rephrase_words"]["n"] == 25 and data["flagged"][0]["video"] == "v4"
     assert (tmp_path / "rep" / "instructions_lengths.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_concurrent_writer_is_refused_not_overwritten(tmp_path):
+    """Two commands editing one split: the later save is refused instead of
+    silently dropping the other's work (export and rephrase at once)."""
+    import json as _json
+
+    from instrack.errors import DataError
+    from instrack.tracking.synthetic import write_synthetic_split
+    from instrack_annotation.meta import MetaFile
+
+    root = tmp_path / "root"
+    write_synthetic_split(root, "test", videos=1, frames=2)
+    first, second = MetaFile(root, "test"), MetaFile(root, "test")
+    video = next(iter(first.videos))
+    first.videos[video]["note"] = "from the first command"
+    first.save()
+    second.videos[video]["note"] = "from the second command"
+    with pytest.raises(DataError, match="changed by another command"):
+        second.save()
+    on_disk = _json.loads((root / "test" / "meta_expressions.json").read_text())
+    assert on_disk["videos"][video]["note"] == "from the first command"
+    first.videos[video]["note"] = "the first command again"
+    first.save()  # its own earlier write does not count as someone else's

@@ -44,7 +44,7 @@ EXIT_OK, EXIT_BUG, EXIT_INPUT = 0, 1, 2
 # Top-level modules of optional dependencies -> the extra that installs them.
 EXTRA_OF_MODULE = {
     **dict.fromkeys(("torch", "torchvision", "transformers", "peft", "accelerate", "safetensors",
-                     "segment_anything"), "trackgpt"),
+                     "segment_anything", "sentencepiece"), "trackgpt"),
     **dict.fromkeys(("datasets", "pyarrow"), "data"),
     **dict.fromkeys(("openai", "label_studio_sdk", "pydantic"), "annotation"),
     **dict.fromkeys(("sqlalchemy", "fastapi", "uvicorn", "jinja2", "multipart", "dask", "distributed"),

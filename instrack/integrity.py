@@ -44,6 +44,14 @@ def check_instructions(video: Video, where: str, allow_unannotated: bool) -> lis
     for instruction in video.instructions:
         if not instruction.text.strip():
             problems.append(Problem(f"{where}, expression {instruction.exp_id}", "empty instruction text"))
+        if instruction.extra.get("status") == "needs_review":
+            # the rephrasing pipeline left it for people; the evaluator would score it as is
+            problems.append(
+                Problem(
+                    f"{where}, expression {instruction.exp_id}",
+                    "rephrasing marked needs_review: review it (instrack annotate review-import) before freezing",
+                )
+            )
         if instruction.obj_ids != (1,):
             problems.append(
                 Problem(

@@ -272,3 +272,15 @@ def test_load_gives_the_same_units_from_both_forms(curated, tmp_path):
         assert all(np.array_equal(x, y) for x, y in zip(a.masks, b.masks))
         assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
     assert folder[0].frames[0].shape == (30, 41, 3)
+
+
+def test_check_data_flags_rephrasings_left_for_review(damaged, capsys):
+    meta_path = damaged / "test" / "meta_expressions.json"
+    meta = json.loads(meta_path.read_text())
+    video = next(iter(meta["videos"]))
+    rephrasing = next(k for k, e in meta["videos"][video]["expressions"].items() if e["kind"] == "rephrase")
+    meta["videos"][video]["expressions"][rephrasing]["status"] = "needs_review"
+    meta_path.write_text(json.dumps(meta))
+    assert main(["check-data", str(damaged), "--no-checksums"]) == 2
+    err = capsys.readouterr().err
+    assert f"expression {rephrasing}" in err and "needs_review" in err

@@ -113,3 +113,23 @@ def test_store_rows_are_fractions_of_the_printed_percentages():
     lbdt = next(r for r in rows if r["benchmark"] == "refer-davis17" and r["method"] == "LBDT")
     assert lbdt["jf_mean"] == 0.543 and lbdt["j_mean"] is None and lbdt["f_mean"] is None
     assert all(r["origin"] == "reported" and r["paper"] for r in rows)
+
+
+def test_table3_cell_by_cell():
+    """Table 3 (TrackGPT's components) as baselines.paper_tables typed it in."""
+    from instrack_baselines.paper_tables import TABLE3_CELLS
+
+    lines = _table_lines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Components\t"))
+    printed: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    section = None
+    for line in lines[start + 1:]:
+        if line.startswith("Table 3."):
+            break
+        cells = [c for c in line.split("\t") if c.strip()]
+        if len(cells) == 1:  # a section header: "Refer-DAVIS ₁₇" or "InsTrack"
+            section = "instrack" if "InsTrack" in cells[0] else "refer-davis17"
+        elif cells:
+            # "61.5 (+1.5)": the bracket is the paper's derived difference, not a cell
+            printed.setdefault(section, []).append((cells[0], tuple(c.split(" (")[0] for c in cells[1:])))
+    assert {k: list(v) for k, v in TABLE3_CELLS.items()} == printed

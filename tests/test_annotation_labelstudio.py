@@ -259,3 +259,51 @@ def test_unreachable_server_is_one_line(tmp_path, capsys):
     code = cli_main(["annotate", "export", str(root), "--url", "http://127.0.0.1:9", "--token", "x" * 40])
     err = capsys.readouterr().err
     assert code == 2 and "no Label Studio server answers" in err and err.count("\n") == 1
+
+
+def test_an_annotator_writes_a_seed_in_the_labelling_view(server, files_root, browser, capsys):
+    """The whole human path in a real browser: log in, open the labelling view,
+    see the outlined first frame and the clip, type the instruction, tick a
+    flag, submit; the export then finds it in meta_expressions.json."""
+    from browser import ARTIFACTS
+    from instrack_annotation.labelstudio import connect, find_project
+    from instrack_annotation.meta import MetaFile
+    from instrack_annotation.seeds import default_title
+
+    root = make_root(files_root / "browser-root", n_videos=1)
+    cli("annotate", "import", root, "--server-dir", server.data_dir, "--no-progress", capsys=capsys)
+    conn = connect(server.url, server.credentials.token)
+    project = find_project(conn, default_title(MetaFile(root, "test")))
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(server.url + "/user/login/")
+        page.fill("input[name=email]", server.credentials.username)
+        page.fill("input[name=password]", server.credentials.password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{server.url}/projects/{project}/data?labeling=1")
+        page.wait_for_selector("textarea", timeout=60_000)
+        # what the annotator looks at: the outlined first frame and the highlighted clip
+        # (the view fetches the frame itself and shows it from a blob: URL)
+        page.wait_for_function("() => [...document.images].some(i => i.complete && i.naturalWidth === 128)",
+                               timeout=30_000)
+        page.wait_for_function("() => [...document.querySelectorAll('video')].some(v => v.readyState >= 2)",
+                               timeout=30_000)
+        page.fill("textarea", "Which one would a herder call back first?")
+        page.keyboard.press("Shift+Enter")  # adds the text as the answer
+        page.get_by_text("implicit", exact=False).first.click()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "label-studio-labelling-view.png"), full_page=True)
+        with page.expect_response(lambda r: "/annotations" in r.url and r.request.method == "POST") as sent:
+            page.get_by_test_id("bottombar-submit-button").click()
+        assert sent.value.ok
+    finally:
+        page.close()
+
+    out = cli("annotate", "export", root, "--server-dir", server.data_dir, capsys=capsys)
+    assert "1 seeds written" in out
+    seed = json.loads((root / "test" / "meta_expressions.json").read_text())["videos"]["video0"]["expressions"]["0"]
+    assert seed["exp"] == "Which one would a herder call back first?"
+    assert seed["annotator"] == server.credentials.username
+    assert seed["flags"]["implicit"] is True

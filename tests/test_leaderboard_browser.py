@@ -1,51 +1,18 @@
-"""End to end in a real headless Chromium (Debian's /usr/bin/chromium, driven
-by Playwright's Python client; never a browser Playwright downloads itself):
-open the board, submit the bundled sample through the form, watch it get
-scored, see the new row. The board's screenshot is kept as an artifact in
-$INSTRACK_ARTIFACTS (default <repo>/out/artifacts/).
-
-Without Chromium the test is skipped with the reason, unless
-INSTRACK_REQUIRE_SERVERS=1 (CI), where it fails instead."""
+"""End to end in a real headless Chromium (see tests/browser.py): open the
+board, submit the bundled sample through the form, watch it get scored, see
+the new row. The board's screenshot is kept as an artifact."""
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
 from instrack.sample import example_submission
+from browser import ARTIFACTS
 from instrack_leaderboard.testing import ServeProcess, free_port, zip_folder
 
 pytestmark = pytest.mark.server
-
-CHROMIUM = os.environ.get("INSTRACK_CHROMIUM", "/usr/bin/chromium")
-# Flags that work on these machines: no sandbox as root, and no background
-# networking, whose connections the closed network refuses.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-ARTIFACTS = Path(os.environ.get("INSTRACK_ARTIFACTS", Path(__file__).resolve().parent.parent / "out" / "artifacts"))
-
-
-def _need(reason: str) -> None:
-    if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1: run scripts/ci_browser.sh first)")
-    pytest.skip(f"{reason}; scripts/ci_browser.sh installs it")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        _need(f"no Chromium at {CHROMIUM} (Debian package 'chromium')")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("the Python package 'playwright' is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield b
-        b.close()
 
 
 def test_submit_the_sample_through_the_form(tmp_path, browser):

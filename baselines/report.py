@@ -42,7 +42,8 @@ def to_markdown(report: Reproduction) -> str:
             label += " ⚠"
         cells = [label, STATUS_TEXT[o.status]]
         for m in metrics:
-            here = "no predictions" if o.metrics is None else pct(o.metrics[m])
+            # the Predictions column already says so; a blank cell keeps the table readable
+            here = "" if o.metrics is None else pct(o.metrics[m])
             cells += [pct(o.row.reported.get(m)), here, _signed(delta(o, m))]
         lines.append("| " + " | ".join(cells) + " |")
     notes = [report.table.caption] if report.table.caption else []

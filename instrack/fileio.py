@@ -57,14 +57,3 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def sha256_tree(root: str | os.PathLike) -> str:
-    """One digest for a folder: relative paths and contents, in sorted order."""
-    root = Path(root)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        digest.update(rel.encode("utf-8") + b"\0")
-        digest.update(sha256_file(path).encode("ascii") + b"\n")
-    return digest.hexdigest()

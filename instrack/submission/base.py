@@ -49,14 +49,6 @@ class Submission(ABC):
     def probe(self, relpath: str) -> tuple[int, int]:
         """(height, width) from the header alone; raises MaskError."""
 
-    def digest_of_unread(self, relpaths: set[str]) -> dict[str, str]:
-        """SHA-256 of members that scoring did not read (extra files)."""
-        out = {}
-        for relpath in relpaths:
-            data = self.reader_for(relpath.split("/", 1)[0]).read_bytes(relpath)
-            out[relpath] = hashlib.sha256(data or b"").hexdigest()
-        return out
-
     def close(self) -> None:
         pass
 

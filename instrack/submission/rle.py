@@ -142,6 +142,3 @@ class RleSubmission(Submission):
     def probe(self, relpath: str) -> tuple[int, int]:
         height, width = self.entries[relpath]["size"]
         return height, width
-
-    def digest_of_unread(self, relpaths: set[str]) -> dict[str, str]:
-        return {}

@@ -15,7 +15,6 @@ from instrack.protocols import Protocol
 from instrack.scoring import JobOutcome
 
 STAT_KEYS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
-GLOBAL_KEYS = ("J&F-Mean",) + STAT_KEYS
 
 
 def unit_record(protocol: Protocol, scores, info: dict, per_frame: bool) -> dict:

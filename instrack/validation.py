@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from instrack.errors import Problem, SubmissionError
+from instrack.errors import Problem
 from instrack.masks import MaskError
 from instrack.submission.base import Submission, is_junk
 
@@ -100,8 +100,3 @@ def check_submission(submission: Submission, expected: Expectation, probe: bool 
         where = "outside the split" if video not in expected.layout else "not expected"
         report.warnings.append(f"{_where(submission, video + '/')}: {count} PNG file(s) {where}; ignored")
     return report
-
-
-def raise_for(report: ValidationReport, source: str) -> None:
-    if report.problems:
-        raise SubmissionError(source, report.problems)

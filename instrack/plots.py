@@ -2,6 +2,7 @@
 
 per_video.png  J&F per video (bars; for instrack, the spread over instructions)
 worst_videos.png  J and F over time for the worst units
+overlays.png  their worst frames, ground truth and prediction drawn over them (overlays.py)
 """
 
 from __future__ import annotations

@@ -91,6 +91,7 @@ def test_breakdowns_and_outputs(dataset, tmp_path):
     assert set(result["breakdowns"]["by_kind"]) == {"seed", "rephrase"}
     assert (out / "r.csv").read_text().count("\n") == 7
     assert (out / "plots" / "per_video.png").stat().st_size > 1000
+    assert (out / "plots" / "overlays.png").stat().st_size > 1000
     assert "J&F" in run.stdout and "robustness" in run.stdout
 
 

@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_gt_pred_arguments(parser)
     parser.add_argument("--json", metavar="OUT.json", help="write the full result (SPEC §6) here ('-': stdout)")
     parser.add_argument("--csv", metavar="OUT.csv", help="write one row per unit here")
-    parser.add_argument("--plot", metavar="DIR", help="draw per-video J&F and J/F over time for the worst units")
+    parser.add_argument("--plot", metavar="DIR", help="draw per-video J&F, J/F over time for the worst units, "
+                        "and (instrack layout) overlays of their worst frames")
     parser.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
     parser.add_argument("--no-per-frame", action="store_true", help="leave per-frame scores out of the JSON")
     parser.add_argument("--quiet", action="store_true", help="no table, no progress bar")
@@ -45,7 +46,12 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from instrack.plots import plot_result
 
-        for path in plot_result(result, args.plot):
+        paths = plot_result(result, args.plot)
+        if args.protocol == "instrack" and not args.no_per_frame:
+            from instrack.overlays import plot_overlays
+
+            paths.append(plot_overlays(result, gt, pred, args.plot))
+        for path in filter(None, paths):
             print(f"wrote {path}", file=sys.stderr)
     if not args.quiet and args.json != "-":
         sys.stdout.write(format_table(result))

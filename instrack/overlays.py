@@ -1,0 +1,63 @@
+"""Overlays: the worst frames of the worst units, with the ground truth outlined
+(green) over the frame and the prediction filled (red), so a researcher sees
+what the tracker did where J is lowest. Written by `instrack evaluate --plot`
+for the instrack layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from instrack.layout import read_split
+from instrack.masks import read_mask
+from instrack.plots import _pyplot
+from instrack.submission import open_submission
+
+
+def _worst_frames(unit: dict, n_frames: int) -> list[int]:
+    j = np.asarray(unit["J-per-frame"])
+    return sorted(np.argsort(j, kind="stable")[:n_frames].tolist())
+
+
+def plot_overlays(result: dict, gt_root: str | Path, pred: str | Path, out_dir: str | Path,
+                  n_units: int = 4, n_frames: int = 5) -> Path | None:
+    units = [u for u in result["units"] if "J-per-frame" in u and "exp_id" in u]
+    if not units:
+        return None
+    split = read_split(gt_root, result["dataset"]["split"])
+    submission = open_submission(pred, depth=3)
+    worst = sorted(units, key=lambda u: u["J&F-Mean"])[:n_units]
+    plt = _pyplot()
+    columns = min(n_frames, max(len(u["frames"]) for u in worst))
+    fig = plt.figure(figsize=(2.6 * columns, 2.5 * len(worst)), layout="constrained")
+    try:
+        for subfigure, unit in zip(np.atleast_1d(fig.subfigures(len(worst), 1)), worst):
+            video = split.videos[unit["video"]]
+            instruction = video.instruction(unit["exp_id"])
+            reader = submission.reader_for(video.name)
+            subfigure.suptitle(f"{unit['video']}/{unit['exp_id']}, J&F {100 * unit['J&F-Mean']:.1f}: "
+                               f"“{instruction.text[:90]}”", fontsize=8)
+            axes = np.atleast_1d(subfigure.subplots(1, columns))
+            for ax in axes:
+                ax.axis("off")
+            for ax, index in zip(axes, _worst_frames(unit, columns)):
+                frame = unit["frames"][index]
+                image = np.asarray(Image.open(video.image_path(frame)).convert("RGB"))
+                gt = np.isin(read_mask(video.mask_path(frame)), instruction.obj_ids)
+                mask, _ = reader.read(f"{video.name}/{unit['exp_id']}/{frame}.png")
+                shown = image.astype(np.float32)
+                shown[mask != 0] = 0.55 * shown[mask != 0] + 0.45 * np.array([230, 40, 40])
+                ax.imshow(shown.astype(np.uint8))
+                if gt.any():
+                    ax.contour(gt, levels=[0.5], colors=["#2ecc40"], linewidths=1.2)
+                ax.set_title(f"frame {frame}: J {unit['J-per-frame'][index]:.2f}", fontsize=7)
+        fig.suptitle("Worst frames of the worst units: ground truth outlined green, prediction filled red",
+                     fontsize=9)
+        path = Path(out_dir) / "overlays.png"
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+        submission.close()
+    return path

@@ -168,8 +168,14 @@ def test_two_process_training_on_cpu(tmp_path: Path, propagation: bool) -> None:
            "-m", "instrack.cli.main", "train", "--stage", "instrack", "--data", f"instrack={root}",
            "--out", str(out), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "1", "--total-batch", "4",
            "--device", "cpu", "--no-progress", *([] if propagation else ["--no-propagation"])]
-    res = subprocess.run(cmd, cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=180,
-                         env=dict(os.environ, OMP_NUM_THREADS="1"))
+    try:
+        res = subprocess.run(cmd, cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=180,
+                             env=dict(os.environ, OMP_NUM_THREADS="1"))
+    finally:
+        # torchrun starts its workers in sessions of their own: when it is killed
+        # (timeout, interrupted run) they would outlive the test. Their command
+        # lines carry this test's unique output folder.
+        subprocess.run(["pkill", "-f", "--", f"--out {out}"], check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     saved = json.loads((out / "train_config.json").read_text())
     assert saved["world_size"] == 2 and saved["grad_accum"] == 2

@@ -179,3 +179,25 @@ def video_media(meta: m.MetaFile, name: str, config: RenderConfig, force: bool =
 
 def media_folder(meta: m.MetaFile) -> Path:
     return meta.work_dir() / "media" / meta.split
+
+
+def media_fields(files_root: Path, media: Media) -> dict[str, str]:
+    """The task fields the labelling views show: the outlined first frame and the clip."""
+    return {"first_frame": media_url(files_root, media.first_frame), "clip": media_url(files_root, media.clip)}
+
+
+@dataclass
+class ImportReport:
+    project: int
+    created: int
+    existing: int
+
+    def summary(self) -> str:
+        return f"project {self.project}: {self.created} tasks created, {self.existing} already there"
+
+
+def import_media_tasks(conn: Connection, project_id: int, meta: m.MetaFile, tasks: list[dict[str, Any]]) -> ImportReport:
+    """Make the split's media servable, then create the tasks not in the project yet."""
+    ensure_local_storage(conn, project_id, media_folder(meta))
+    created, existing = import_tasks(conn, project_id, tasks)
+    return ImportReport(project_id, created, existing)

@@ -55,12 +55,10 @@ def task_key(split: str, video: str, exp_id: str, text: str) -> str:
 def import_review_tasks(
     conn: lsx.Connection, meta: m.MetaFile, files_root: Path, title: str | None = None,
     include_all: bool = False, render: RenderConfig = RenderConfig(), progress: bool = True,
-):
+) -> lsx.ImportReport:
     """One task per rephrasing waiting for review (or, with include_all, per
     rephrasing not reviewed yet)."""
     from tqdm import tqdm
-
-    from instrack_annotation.seeds import ImportReport
 
     project = lsx.ensure_project(conn, title or default_title(meta), LABEL_CONFIG,
                                  description=f"Review of the rephrasings in {meta.path}")
@@ -88,12 +86,9 @@ def import_review_tasks(
                 "seed": seed["exp"],
                 "rephrasing": exp["exp"],
                 "problems": "; ".join(exp.get("problems") or []) or "passed",
-                "first_frame": lsx.media_url(files_root, media.first_frame),
-                "clip": lsx.media_url(files_root, media.clip),
+                **lsx.media_fields(files_root, media),
             })
-    lsx.ensure_local_storage(conn, project, lsx.media_folder(meta))
-    created, existing = lsx.import_tasks(conn, project, tasks)
-    return ImportReport(project, created, existing)
+    return lsx.import_media_tasks(conn, project, meta, tasks)
 
 
 @dataclass

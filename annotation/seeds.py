@@ -55,20 +55,10 @@ def task_key(split: str, video: str) -> str:
     return f"seed/{split}/{video}"
 
 
-@dataclass
-class ImportReport:
-    project: int
-    created: int
-    existing: int
-
-    def summary(self) -> str:
-        return f"project {self.project}: {self.created} tasks created, {self.existing} already there"
-
-
 def import_seed_tasks(
     conn: lsx.Connection, meta: m.MetaFile, files_root, title: str | None = None,
     render: RenderConfig = RenderConfig(), progress: bool = True,
-) -> ImportReport:
+) -> lsx.ImportReport:
     """Render every video's media and create one task per video not in the project yet."""
     from tqdm import tqdm
 
@@ -84,13 +74,10 @@ def import_seed_tasks(
             "video": name,
             "split": meta.split,
             "category": m.category_of(meta.videos[name]) or "object",
-            "first_frame": lsx.media_url(files_root, media.first_frame),
-            "clip": lsx.media_url(files_root, media.clip),
+            **lsx.media_fields(files_root, media),
             "clip_frames": list(media.frames),
         })
-    lsx.ensure_local_storage(conn, project, lsx.media_folder(meta))
-    created, existing = lsx.import_tasks(conn, project, tasks)
-    return ImportReport(project, created, existing)
+    return lsx.import_media_tasks(conn, project, meta, tasks)
 
 
 @dataclass

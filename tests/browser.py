@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import need
+
 CHROMIUM = os.environ.get("INSTRACK_CHROMIUM", "/usr/bin/chromium")
 # Flags that work on these machines: no sandbox as root, and no background
 # networking, whose connections the closed network refuses.
@@ -19,20 +21,13 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 ARTIFACTS = Path(os.environ.get("INSTRACK_ARTIFACTS", Path(__file__).resolve().parent.parent / "out" / "artifacts"))
 
 
-def _need(reason: str) -> None:
-    if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1: run scripts/ci_browser.sh first)")
-    pytest.skip(f"{reason}; scripts/ci_browser.sh installs it")
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        _need(f"no Chromium at {CHROMIUM} (Debian package 'chromium')")
+    need(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM} (Debian package 'chromium'; scripts/ci_browser.sh)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _need("the Python package 'playwright' is not installed")
+        need(False, "the Python package 'playwright' is not installed (scripts/ci_browser.sh)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield b

@@ -72,3 +72,17 @@ def moving_square(n_frames: int, height: int = 60, width: int = 80, size: int = 
             label[y - 1, x:x + size] = 255
         labels.append(label)
     return labels
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip a test whose server or browser is missing, with the reason; in CI
+    (INSTRACK_REQUIRE_SERVERS=1, set by .ci/run) fail instead."""
+    import os
+
+    import pytest
+
+    if condition:
+        return
+    if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1)")
+    pytest.skip(reason)

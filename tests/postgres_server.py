@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import pytest
+from helpers import need
 
 
 def _binary(name: str) -> str | None:
@@ -25,12 +25,6 @@ def _binary(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _need(reason: str):
-    if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1)")
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -42,12 +36,11 @@ def _free_port() -> int:
 class PostgresServer:
     def __init__(self):
         self.initdb, self.pg_ctl = _binary("initdb"), _binary("pg_ctl")
-        if not self.initdb or not self.pg_ctl:
-            _need("no PostgreSQL server binaries (Debian package 'postgresql')")
+        need(bool(self.initdb and self.pg_ctl), "no PostgreSQL server binaries (Debian package 'postgresql')")
         try:
             import psycopg  # noqa: F401
         except ImportError:
-            _need("the Python driver 'psycopg' is not installed")
+            need(False, "the Python driver 'psycopg' is not installed")
         # not under pytest's tmp_path: that is root-only (0700) and the server may run as `postgres`
         self.base = Path(tempfile.mkdtemp(prefix="instrack-pg-"))
         self.data = self.base / "data"

@@ -10,7 +10,6 @@ a missing server is a failure.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import urllib.request
@@ -20,21 +19,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import need
 from instrack.cli.main import main as cli_main
 from instrack.layout import read_split, write_meta
 from instrack.masks import write_mask
 
 REPO = Path(__file__).resolve().parents[1]
-REQUIRED = os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1"
-
-
-def need(condition: bool, reason: str) -> None:
-    if not condition:
-        if REQUIRED:
-            pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1)")
-        pytest.skip(reason)
-
-
 def make_root(root: Path, n_videos: int = 3, n_frames: int = 6) -> Path:
     """A tiny curated split: JPEG frames of a moving square, 0/1 masks, categories."""
     categories = ["dog", "horse", "person", "car"]

@@ -8,6 +8,22 @@ from instrack.errors import UsageError
 from instrack.protocols import PROTOCOLS
 
 
+def at_least(minimum: int):
+    """An argparse type for an integer flag with a lower bound: a bad value is
+    one usage line and exit 2, before any work starts."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 def add_gt_pred_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gt", metavar="ROOT", help="ground-truth root (default: the bundled sample)")
     parser.add_argument("--pred", metavar="PRED", help="submission: folder, .zip or RLE .json "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from instrack.cli.common import at_least
+
 HELP = "build the dataset folder (SPEC §1) from raw DAVIS-2017 / VIPSeg downloads and a manifest"
 
 
@@ -22,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--video", action="append", metavar="NAME", help="only this video (repeatable)")
     parser.add_argument("--split", action="append", metavar="SPLIT", help="only this split (repeatable)")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default: 1)")
+    parser.add_argument("--workers", type=at_least(1), default=1, metavar="N", help="processes (default: 1)")
     parser.add_argument("--force", action="store_true", help="rebuild videos even when their record is current")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from instrack.cli.common import add_gt_pred_arguments, resolve_gt_pred
+from instrack.cli.common import add_gt_pred_arguments, at_least, resolve_gt_pred
 from instrack.fileio import atomic_write_json
 
 HELP = "score a submission: J, F, J&F, recall, decay and breakdowns (SPEC §6)"
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", metavar="OUT.csv", help="write one row per unit here")
     parser.add_argument("--plot", metavar="DIR", help="draw per-video J&F, J/F over time for the worst units, "
                         "and (instrack layout) overlays of their worst frames")
-    parser.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
+    parser.add_argument("--workers", type=at_least(1), metavar="N", help="processes (default: all cores)")
     parser.add_argument("--no-per-frame", action="store_true", help="leave per-frame scores out of the JSON")
     parser.add_argument("--quiet", action="store_true", help="no table, no progress bar")
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from instrack.cli.common import at_least
+
 HELP = "write a dataset folder as a Hugging Face dataset (parquet shards + dataset card, no loading script)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", metavar="ROOT", help="dataset root (SPEC §1)")
     parser.add_argument("out", metavar="OUT", help="new folder for the export (push it with `huggingface-cli upload`)")
-    parser.add_argument("--max-shard-mb", type=int, default=500, metavar="MB", help="parquet shard size (default 500)")
+    parser.add_argument("--max-shard-mb", type=at_least(0), default=500, metavar="MB", help="parquet shard size (default 500)")
     parser.add_argument("--title", default="InsTrack", help="dataset title in the card")
     parser.add_argument("--no-check", action="store_true", help="skip `check-data` before exporting")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

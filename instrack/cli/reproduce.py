@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from instrack.cli.common import at_least
+
 HELP = "reproduce the paper's tables: evaluate baselines' predictions, store and compare with the paper"
 
 
@@ -35,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "which forgets the reproduced rows when the command ends)")
     parser.add_argument("--no-sanity", dest="sanity", action="store_false",
                         help="table2: do not run the sanity baselines (empty, full, first-frame oracle)")
-    parser.add_argument("--workers", type=int, help="evaluation processes (default: all cores)")
+    parser.add_argument("--workers", type=at_least(1), help="evaluation processes (default: all cores)")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     parser.add_argument("--rows", action="store_true", help="list the table's rows (names for --predictions) and exit")
     model = parser.add_argument_group("table3: run TrackGPT here (InsTrack rows) instead of importing")

@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from instrack.cli.common import at_least
+
 HELP = "train TrackGPT (one stage: image, refytvos, instrack) and write a safetensors checkpoint"
 
 
@@ -37,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train without cross-frame referring propagation")
     parser.add_argument("--device", help="cpu to force the CPU")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2, help="data loader workers per process")
+    parser.add_argument("--workers", type=at_least(0), default=2, help="data loader workers per process")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
 
 

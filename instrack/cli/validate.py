@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from instrack.cli.common import add_gt_pred_arguments, resolve_gt_pred
+from instrack.cli.common import add_gt_pred_arguments, at_least, resolve_gt_pred
 from instrack.errors import SubmissionError
 
 HELP = "check a submission against the ground truth and list every problem (exit 2 if any)"
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_gt_pred_arguments(parser)
     parser.add_argument("--decode", action="store_true",
                         help="also decode every mask (finds corrupt PNG data, slower)")
-    parser.add_argument("--workers", type=int, metavar="N", help="processes for --decode (default: all cores)")
+    parser.add_argument("--workers", type=at_least(1), metavar="N", help="processes for --decode (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:

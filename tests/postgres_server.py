@@ -10,13 +10,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 from helpers import need
+from instrack_leaderboard.testing import free_port
 
 
 def _binary(name: str) -> str | None:
@@ -25,12 +25,6 @@ def _binary(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -44,7 +38,7 @@ class PostgresServer:
         # not under pytest's tmp_path: that is root-only (0700) and the server may run as `postgres`
         self.base = Path(tempfile.mkdtemp(prefix="instrack-pg-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.prefix: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(self.base, "postgres", "postgres")

@@ -1,8 +1,8 @@
 """One split's meta_expressions.json, read and changed in place.
 
-The annotation tools edit the raw JSON (not the instrack.model objects) so that
+The annotation tools edit the raw JSON (not the instrack.dataset.model objects) so that
 keys they do not know, written by other tools, survive untouched. Every save
-re-validates with instrack.layout's reader first: nothing is written that the
+re-validates with instrack.dataset.layout's reader first: nothing is written that the
 evaluator or the data loaders would reject.
 """
 
@@ -17,8 +17,8 @@ from typing import Any, Iterator
 
 from instrack.errors import DataError
 from instrack.fileio import atomic_write_json
-from instrack.layout import META, parse_meta, read_split, split_dir
-from instrack.model import REPHRASE, SEED
+from instrack.dataset.layout import META, parse_meta, read_split, split_dir
+from instrack.dataset.model import REPHRASE, SEED
 
 SEED_EXP_ID = "0"
 # Status of a rephrasing: written by the pipeline (accepted, needs_review) or by

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from instrack.fileio import atomic_write_json
-from instrack.model import REPHRASE, SEED
+from instrack.dataset.model import REPHRASE, SEED
 from instrack_annotation import meta as m
 from instrack_annotation.categories import category_terms, names_category, words
 from instrack_annotation.seeds import FLAGS

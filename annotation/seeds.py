@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from instrack.errors import UsageError
-from instrack.model import SEED
+from instrack.dataset.model import SEED
 from instrack_annotation import labelstudio as lsx
 from instrack_annotation import meta as m
 from instrack_annotation.render import RenderConfig

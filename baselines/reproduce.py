@@ -75,7 +75,7 @@ def _roots(config: ReproduceConfig) -> dict[str, tuple[Path | None, str]]:
         return {"refer-davis17": (config.data, config.split or "val")}
     data = config.data
     if data is None:
-        from instrack.sample import SPLIT, sample_root
+        from instrack.dataset.sample import SPLIT, sample_root
 
         data = sample_root()
         split = config.split or SPLIT
@@ -168,7 +168,7 @@ def _converted_if_official(path: Path, root: Path, split: str, out: Path, config
     referring-VOS output (`valid/`, `Annotations/` ...): convert it first."""
     if not path.is_dir():
         return path  # a zip or an RLE JSON: the evaluator reads it as is
-    from instrack.layout import read_split
+    from instrack.dataset.layout import read_split
     from instrack_baselines.rvos.convert import convert_predictions, find_prediction_root
 
     videos = set(read_split(root, split).videos)

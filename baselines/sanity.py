@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from instrack.model import Unit, Video
+from instrack.dataset.model import Unit, Video
 from instrack.tracking.base import FrameOutput, Tracker
 from instrack.tracking.simple import ConstantTracker, NullTracker, OracleTracker, no_options
 

@@ -34,7 +34,7 @@ def folder_bytes(root: Path) -> int:
 
 
 def make_dataset(root: Path, videos: int, frames: int, height: int, width: int) -> None:
-    from instrack.checksums import write_checksums
+    from instrack.dataset.checksums import write_checksums
     from instrack.fileio import atomic_write_json
 
     rng = np.random.default_rng(0)
@@ -94,8 +94,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
 
-    from instrack.hf import export_hf, import_hf
-    from instrack.loading import load
+    from instrack.dataset.hf import export_hf, import_hf
+    from instrack.dataset.loading import load
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="instrack-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,7 @@ def main() -> int:
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
 
-    from instrack.synthetic import SyntheticSpec, write_davis
+    from instrack.dataset.synthetic import SyntheticSpec, write_davis
 
     data = Path(args.data or tempfile.mkdtemp(prefix="instrack-bench-"))
     gt, pred = data / "davis", data / "pred_semi"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from instrack.sample import example_submission
+from instrack.dataset.sample import example_submission
 from instrack_leaderboard.testing import ServeProcess, free_port, zip_folder
 
 

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
-    from instrack.layout import read_split
+    from instrack.dataset.layout import read_split
     from instrack.tracking.synthetic import write_synthetic_split
     from trackgpt.model import build_model
     from trackgpt.tracker import TrackGPTTracker, TrackingConfig

@@ -6,8 +6,8 @@ from instrack.errors import InsTrackError  # noqa: E402
 
 
 def load(*args, **kwargs):
-    """Iterate a dataset's units (frames, masks, instruction); see instrack.loading."""
-    from instrack.loading import load as _load
+    """Iterate a dataset's units (frames, masks, instruction); see instrack.dataset.loading."""
+    from instrack.dataset.loading import load as _load
 
     return _load(*args, **kwargs)
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from helpers import need
 from instrack.cli.main import main as cli_main
-from instrack.layout import read_split, write_meta
+from instrack.dataset.layout import read_split, write_meta
 from instrack.masks import write_mask
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ pytest.importorskip("openai")
 pytest.importorskip("pydantic")
 
 from instrack.cli.main import main as cli_main  # noqa: E402
-from instrack.layout import read_split, write_meta  # noqa: E402
+from instrack.dataset.layout import read_split, write_meta  # noqa: E402
 from instrack_annotation.categories import category_terms, names_category, plurals  # noqa: E402
 from instrack_annotation.rephrase.checks import CheckConfig, check_candidates, similarity  # noqa: E402
 from instrack_annotation.rephrase.llm import CallCache, ChatModel, LLMConfig  # noqa: E402

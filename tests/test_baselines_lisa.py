@@ -15,7 +15,7 @@ from torch import nn  # noqa: E402
 
 from instrack.cli.main import main  # noqa: E402
 from instrack.evaluation import evaluate  # noqa: E402
-from instrack.layout import read_split  # noqa: E402
+from instrack.dataset.layout import read_split  # noqa: E402
 from instrack.tracking import track_video  # noqa: E402
 from instrack.tracking.synthetic import write_synthetic_split  # noqa: E402
 from instrack_baselines.lisa.convert import LisaCheckpointError, convert_lisa_state_dict  # noqa: E402

@@ -15,7 +15,7 @@ import pytest
 
 from instrack.cli.main import main
 from instrack.evaluation import evaluate
-from instrack.sample import example_submission, sample_root
+from instrack.dataset.sample import example_submission, sample_root
 from instrack_baselines.paper_tables import normalize
 from instrack_baselines.reproduce import ReproduceConfig, annotator_average, reproduce
 from instrack_leaderboard.store import Store
@@ -112,7 +112,7 @@ def test_table1_averages_the_four_annotators(tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image
 
-    from instrack.synthetic import SyntheticSpec, write_davis
+    from instrack.dataset.synthetic import SyntheticSpec, write_davis
 
     root, runs = tmp_path / "davis", tmp_path / "referformer" / "valid"
     names = write_davis(root, tmp_path / "semi", runs / "anno_0",

@@ -16,7 +16,7 @@ import pytest
 
 from instrack.errors import InsTrackError, SubmissionError, UsageError
 from instrack.evaluation import evaluate, validate
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 from instrack.masks import read_mask
 from instrack.tracking.synthetic import write_synthetic_split
 from instrack_baselines import rvos

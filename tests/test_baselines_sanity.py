@@ -11,7 +11,7 @@ import pytest
 from instrack.cli.main import main
 from instrack.errors import UsageError
 from instrack.evaluation import evaluate
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 from instrack.masks import read_mask
 from instrack.tracking import TRACKERS, create_tracker, track_unit
 from instrack.tracking.simple import NullTracker

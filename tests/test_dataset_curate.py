@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from instrack.checksums import read_checksums
+from instrack.dataset.checksums import read_checksums
 from instrack.cli.main import main
-from instrack.curate import curate
-from instrack.integrity import check_root
-from instrack.layout import read_split
-from instrack.manifest import load_manifest
+from instrack.dataset.curate import curate
+from instrack.dataset.integrity import check_root
+from instrack.dataset.layout import read_split
+from instrack.dataset.manifest import load_manifest
 from instrack.masks import read_mask
 from test_dataset_fakes import PERSON_A, PERSON_B, make_davis, make_instructions, make_manifest, make_vipseg
 

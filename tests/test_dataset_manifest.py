@@ -7,7 +7,7 @@ import json
 import pytest
 
 from instrack.errors import DataError
-from instrack.manifest import load_manifest
+from instrack.dataset.manifest import load_manifest
 from test_dataset_fakes import make_manifest
 
 

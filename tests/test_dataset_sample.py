@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import instrack
-from instrack.integrity import check_root
-from instrack.layout import read_split
+from instrack.dataset.integrity import check_root
+from instrack.dataset.layout import read_split
 from instrack.masks import read_mask
-from instrack.metrics import f_measure, jaccard
-from instrack.sample import SPLIT, example_submission, sample_root
+from instrack.evaluation.metrics import f_measure, jaccard
+from instrack.dataset.sample import SPLIT, example_submission, sample_root
 
 
 def test_sample_is_a_valid_dataset():

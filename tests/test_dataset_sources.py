@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from instrack.candidates import rank_davis, rank_vipseg
+from instrack.dataset.candidates import rank_davis, rank_vipseg
 from instrack.errors import DataError
-from instrack.sources.davis import DavisSource, read_expression_file
-from instrack.sources.vipseg import VipsegSource, decode_value, load_categories, read_panomask
+from instrack.dataset.sources.davis import DavisSource, read_expression_file
+from instrack.dataset.sources.vipseg import VipsegSource, decode_value, load_categories, read_panomask
 from test_dataset_fakes import (
     DOG,
     GROUND_AS_THING,

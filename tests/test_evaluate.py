@@ -10,7 +10,7 @@ import pytest
 
 from helpers import make_instrack, moving_square, write_png, write_submission
 from instrack.evaluation import evaluate
-from instrack.synthetic import SyntheticSpec, write_davis
+from instrack.dataset.synthetic import SyntheticSpec, write_davis
 
 OFFICIAL = json.loads((__import__("pathlib").Path(__file__).parent / "data" / "official_davis2017_synthetic.json").read_text())
 

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from instrack.sample import example_submission
+from instrack.dataset.sample import example_submission
 from browser import ARTIFACTS
 from instrack_leaderboard.testing import ServeProcess, free_port, zip_folder
 

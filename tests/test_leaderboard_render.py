@@ -11,7 +11,7 @@ import pytest
 
 from instrack.cli.main import main
 from instrack.evaluation import evaluate
-from instrack.sample import example_submission, sample_root
+from instrack.dataset.sample import example_submission, sample_root
 from instrack_leaderboard import plots
 from instrack_leaderboard.render import render
 from instrack_leaderboard.results import parse_result

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from instrack.evaluation import evaluate
-from instrack.sample import example_submission, sample_root
+from instrack.dataset.sample import example_submission, sample_root
 from instrack_leaderboard.store import Store
 from instrack_leaderboard.testing import ServeProcess, free_port, wait_status, zip_folder
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from instrack.cli.main import main
 from instrack.evaluation import evaluate
-from instrack.sample import example_submission, sample_root
+from instrack.dataset.sample import example_submission, sample_root
 from instrack_leaderboard import migrations, schema
 from instrack_leaderboard.queue import Queue
 from instrack_leaderboard.results import ResultError, load_result, parse_result

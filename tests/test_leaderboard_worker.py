@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from instrack.evaluation import evaluate
-from instrack.sample import example_submission, sample_root
+from instrack.dataset.sample import example_submission, sample_root
 from instrack_leaderboard.config import ServerSettings
 from instrack_leaderboard.executor import DaskExecutor, LocalExecutor
 from instrack_leaderboard.hosting import codabench, evalai
@@ -129,7 +129,8 @@ def test_codabench_bundle_scores_like_the_evaluator(tmp_path, expected):
     spec = yaml.safe_load((root / "competition.yaml").read_text())
     assert spec["version"] == 2 and spec["tasks"][0]["scoring_program"] == "scoring_program"
     assert [c["key"] for c in spec["leaderboards"][0]["columns"]] == ["jf", "j", "f", "j_recall", "f_recall"]
-    assert (root / "scoring_program" / "instrack" / "evaluation.py").is_file()
+    assert (root / "scoring_program" / "instrack" / "evaluation" / "evaluator.py").is_file()
+    assert not (root / "scoring_program" / "instrack" / "dataset" / "sample").exists()
     assert not any((root / "reference_data" / "test").glob("JPEGImages"))  # masks only
     # run the program as Codabench does: $input/ref, $input/res, $output
     inp, out = tmp_path / "input", tmp_path / "output"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from instrack.metrics import boundary_map, dilate_disk, disk, boundary_radius, decay_edges, f_measure, jaccard, statistics
+from instrack.evaluation.metrics import boundary_map, dilate_disk, disk, boundary_radius, decay_edges, f_measure, jaccard, statistics
 
 
 def masks(h=20, w=30):

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 
-from instrack.metrics import boundary_radius, f_measure, jaccard
+from instrack.evaluation.metrics import boundary_radius, f_measure, jaccard
 
 
 def reference_boundary(mask):

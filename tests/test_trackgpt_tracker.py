@@ -12,7 +12,7 @@ pytest.importorskip("segment_anything")
 pytest.importorskip("transformers")
 
 from instrack.cli.main import main  # noqa: E402
-from instrack.layout import read_split  # noqa: E402
+from instrack.dataset.layout import read_split  # noqa: E402
 from instrack.tracking import track_video  # noqa: E402
 from instrack.tracking.synthetic import write_synthetic_split  # noqa: E402
 from trackgpt.model import build_model  # noqa: E402
@@ -105,7 +105,7 @@ def test_propagation_switch(model, video, monkeypatch) -> None:
 
 
 def test_track_and_evaluate_the_sample_with_the_tiny_preset(tmp_path: Path, capsys) -> None:
-    sample = pytest.importorskip("instrack.sample")
+    sample = pytest.importorskip("instrack.dataset.sample")
     root = sample.sample_root()
     out, report = tmp_path / "pred", tmp_path / "report"
     first_video = sorted(read_split(root, "test").videos)[0]

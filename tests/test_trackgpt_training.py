@@ -15,7 +15,7 @@ pytest.importorskip("segment_anything")
 pytest.importorskip("transformers")
 
 from instrack.cli.main import main  # noqa: E402
-from instrack.layout import read_split, write_meta  # noqa: E402
+from instrack.dataset.layout import read_split, write_meta  # noqa: E402
 from instrack.masks import read_mask, write_mask  # noqa: E402
 from instrack.tracking import track_video  # noqa: E402
 from instrack.tracking.synthetic import write_synthetic_split  # noqa: E402

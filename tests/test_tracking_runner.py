@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from instrack.cli.main import main
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 from instrack.masks import read_mask
-from instrack.model import Instruction, Video
+from instrack.dataset.model import Instruction, Video
 from instrack.tracking import TRACKERS, Tracker, create_tracker, track_unit
 from instrack.tracking.runner import assign_videos, unit_complete
 from instrack.tracking.simple import OracleTracker
@@ -104,7 +104,10 @@ def test_core_imports_do_not_pull_torch() -> None:
     code = (
         "import sys, instrack.tracking, instrack.tracking.runner, instrack.cli.track\n"
         "from instrack.cli.main import build_parser; build_parser()\n"
-        "assert 'torch' not in sys.modules and 'trackgpt' not in sys.modules, sorted(sys.modules)\n"
+        # trackgpt contributes the `train` verb, so its package and cli module load;
+        # nothing that needs torch may
+        "loaded = {m for m in sys.modules if m.startswith('trackgpt')}\n"
+        "assert 'torch' not in sys.modules and loaded <= {'trackgpt', 'trackgpt.cli', 'trackgpt.cli.train'}, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from instrack.model import REPHRASE
+from instrack.dataset.model import REPHRASE
 from instrack_annotation import meta as m
 from instrack_annotation.categories import category_terms
 from instrack_annotation.rephrase import prompt

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from instrack.errors import UsageError
-from instrack.model import Unit, Video
+from instrack.dataset.model import Unit, Video
 from instrack.tracking.base import FrameOutput, Tracker, iter_frames
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from instrack.errors import InsTrackError, Problem, SubmissionError, UsageError
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 from instrack.masks import MaskError, read_mask, write_mask
 
 MAX_DEPTH = 4

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from instrack.errors import DataError, UsageError
 from instrack.fileio import atomic_write_json
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 
 YTVOS_SPLIT = "valid"
 

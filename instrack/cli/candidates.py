@@ -22,14 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from instrack.candidates import format_table, rank_davis, rank_vipseg
+    from instrack.dataset.candidates import format_table, rank_davis, rank_vipseg
 
     if args.davis:
-        from instrack.sources.davis import DavisSource
+        from instrack.dataset.sources.davis import DavisSource
 
         source, rank = DavisSource(args.davis), rank_davis
     else:
-        from instrack.sources.vipseg import VipsegSource
+        from instrack.dataset.sources.vipseg import VipsegSource
 
         source, rank = VipsegSource(args.vipseg), rank_vipseg
     videos = args.video or source.sequences(args.split)

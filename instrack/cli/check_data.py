@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from instrack.checksums import write_checksums
-    from instrack.integrity import check_root
+    from instrack.dataset.checksums import write_checksums
+    from instrack.dataset.integrity import check_root
 
     progress = not args.quiet and sys.stderr.isatty()
     if args.write_checksums:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from instrack.errors import UsageError
-from instrack.protocols import PROTOCOLS
+from instrack.evaluation.protocols import PROTOCOLS
 
 
 def at_least(minimum: int):
@@ -43,7 +43,7 @@ def resolve_gt_pred(args: argparse.Namespace) -> tuple[str, str]:
     if args.protocol != "instrack":
         raise UsageError(f"the bundled sample is in the instrack layout; give --gt and --pred for {args.protocol}")
     try:
-        from instrack.sample import example_submission, sample_root
+        from instrack.dataset.sample import example_submission, sample_root
     except ImportError as err:
         raise UsageError("no bundled sample in this install; give --gt and --pred") from err
     return str(sample_root()), str(example_submission())

@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from instrack.curate import curate
-    from instrack.manifest import load_manifest
+    from instrack.dataset.curate import curate
+    from instrack.dataset.manifest import load_manifest
 
     manifest = load_manifest(args.manifest)
     report = curate(

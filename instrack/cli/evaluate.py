@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from instrack.evaluation import evaluate
-    from instrack.report import format_table, write_csv
+    from instrack.evaluation.report import format_table, write_csv
 
     gt, pred = resolve_gt_pred(args)
     result = evaluate(
@@ -44,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(result, args.csv)
     if args.plot:
-        from instrack.plots import plot_result
+        from instrack.evaluation.plots import plot_result
 
         paths = plot_result(result, args.plot)
         if args.protocol == "instrack" and not args.no_per_frame:
-            from instrack.overlays import plot_overlays
+            from instrack.evaluation.overlays import plot_overlays
 
             paths.append(plot_overlays(result, gt, pred, args.plot))
         for path in filter(None, paths):

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from instrack.errors import DataError
-    from instrack.hf import export_hf
-    from instrack.integrity import check_root
+    from instrack.dataset.hf import export_hf
+    from instrack.dataset.integrity import check_root
 
     progress = not args.quiet
     if not args.no_check:

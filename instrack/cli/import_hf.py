@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from instrack.hf import import_hf
+    from instrack.dataset.hf import import_hf
 
     counts = import_hf(args.export, args.out, progress=not args.quiet)
     print(

@@ -1,6 +1,9 @@
 """Entry point of the `instrack` command.
 
-Verbs are found by name in VERBS ("module" strings, imported lazily) so that
+The core verbs (scoring, dataset tooling, tracking) are named in VERBS; the other
+packages of the suite (leaderboard, annotation, baselines, trackgpt) and plugins
+outside it contribute theirs through the `instrack.verbs` entry-point group, so
+this package imports none of them. Verb modules are imported lazily, so
 `instrack --help` stays fast and a verb's heavy imports (torch, servers) happen
 only when that verb runs. Each verb module defines:
 
@@ -20,7 +23,7 @@ import sys
 from instrack import __version__
 from instrack.errors import InsTrackError, SubmissionError
 
-# verb -> module. A module missing (an optional part not installed) hides the verb.
+#: The core verbs: verb -> module.
 VERBS: dict[str, str] = {
     "evaluate": "instrack.cli.evaluate",
     "validate": "instrack.cli.validate",
@@ -29,15 +32,11 @@ VERBS: dict[str, str] = {
     "candidates": "instrack.cli.candidates",
     "export-hf": "instrack.cli.export_hf",
     "import-hf": "instrack.cli.import_hf",
-    "leaderboard": "instrack.cli.leaderboard",
-    "serve": "instrack.cli.serve",
     "track": "instrack.cli.track",
-    "reproduce": "instrack.cli.reproduce",
-    "train": "instrack.cli.train",
-    "rephrase": "instrack.cli.rephrase",
-    "annotate": "instrack.cli.annotate",
-    "instructions": "instrack.cli.instructions",
 }
+
+#: Entry-point group through which other packages add verbs ("verb = module").
+VERB_GROUP = "instrack.verbs"
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT = 0, 1, 2
 
@@ -52,6 +51,16 @@ EXTRA_OF_MODULE = {
 }
 
 
+def all_verbs() -> dict[str, str]:
+    """Core verbs, then those contributed by installed packages (a core name wins)."""
+    from importlib.metadata import entry_points
+
+    verbs = dict(VERBS)
+    for entry in sorted(entry_points(group=VERB_GROUP), key=lambda e: e.name):
+        verbs.setdefault(entry.name, entry.value.partition(":")[0])
+    return verbs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="instrack",
@@ -59,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"instrack {__version__}")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
-    for verb, module_name in VERBS.items():
+    for verb, module_name in all_verbs().items():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:

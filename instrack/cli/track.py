@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--out is required")
     if args.data is None:
         try:
-            from instrack.sample import sample_root
+            from instrack.dataset.sample import sample_root
         except ImportError as err:
             raise UsageError("--data is required (no bundled sample in this install)") from err
         args.data = sample_root()
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     # Check the data before loading a model that may take minutes.
-    from instrack.layout import read_split
+    from instrack.dataset.layout import read_split
 
     read_split(config.data, config.split)
     tracker = TRACKERS.create(args.tracker, **options)

@@ -1,7 +1,8 @@
 """The tracker interface, the tracker registry and the run loop of `instrack track`.
 
-No torch here: model trackers live in their own packages and are named in
-TRACKERS by "module:attr" strings, imported only when created.
+No torch here: model trackers live in their own packages, which name them in the
+`instrack.trackers` entry-point group ("name = module:attr"); TRACKERS holds those
+strings and imports a tracker's module only when it is created.
 """
 
 from __future__ import annotations
@@ -18,19 +19,25 @@ from instrack.tracking.base import (
 )
 from instrack.tracking.registry import Registry
 
-#: Built-in trackers. Baselines add theirs with TRACKERS.register(name, "module:attr").
+#: Entry-point group through which packages add trackers ("name = module:attr").
+TRACKER_GROUP = "instrack.trackers"
+
+
+def _installed_trackers() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry.value for entry in entry_points(group=TRACKER_GROUP)}
+
+
+#: The core trackers, then every installed package's (a core name wins).
+#: More can be added at run time with TRACKERS.register(name, "module:attr").
 TRACKERS: Registry[Tracker] = Registry(
     "tracker",
     Tracker,
     {
+        **_installed_trackers(),
         "null": "instrack.tracking.simple:NullTracker",
         "oracle": "instrack.tracking.simple:OracleTracker",
-        "trackgpt": "trackgpt.tracker:build_tracker",
-        # baselines (package instrack_baselines, folder baselines/)
-        "empty": "instrack_baselines.sanity:EmptyTracker",
-        "full": "instrack_baselines.sanity:FullTracker",
-        "first-frame-oracle": "instrack_baselines.sanity:FirstFrameOracleTracker",
-        "lisa": "instrack_baselines.lisa:build_tracker",
     },
 )
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 import numpy as np
 
 from instrack.errors import DataError
-from instrack.model import Unit, Video
+from instrack.dataset.model import Unit, Video
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ import numpy as np
 
 from instrack.errors import UsageError
 from instrack.fileio import atomic_write_json
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 from instrack.masks import MaskError, probe_mask, write_mask
-from instrack.model import Unit, Video
+from instrack.dataset.model import Unit, Video
 from instrack.tracking.base import Tracker, frame_size
 
 STAGING = ".instrack-staging"

@@ -15,7 +15,7 @@ import numpy as np
 
 from instrack.errors import DataError, UsageError
 from instrack.masks import MaskError, read_mask
-from instrack.model import Unit, Video
+from instrack.dataset.model import Unit, Video
 from instrack.tracking.base import FrameOutput, Tracker, frame_size
 
 

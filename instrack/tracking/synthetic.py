@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from instrack.layout import write_meta
+from instrack.dataset.layout import write_meta
 from instrack.masks import write_mask
 
 SEED_TEXT = "Track the thing a painter would call red."

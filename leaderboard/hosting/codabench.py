@@ -161,7 +161,7 @@ def write_bundle(gt: str | os.PathLike, out: str | os.PathLike, split: str = "te
             package = _vendored_instrack()
             for path in sorted(package.rglob("*.py")):
                 rel = path.relative_to(package)
-                if rel.parts[0] in ("sample", "cli") or "__pycache__" in rel.parts:
+                if rel.parts[0] == "cli" or rel.parts[:2] == ("dataset", "sample") or "__pycache__" in rel.parts:
                     continue
                 z.write(path, f"scoring_program/instrack/{rel.as_posix()}")
         os.replace(tmp, out)

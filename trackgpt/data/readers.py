@@ -22,9 +22,9 @@ from typing import Callable
 import numpy as np
 
 from instrack.errors import DataError, UsageError
-from instrack.layout import parse_meta, read_split
+from instrack.dataset.layout import parse_meta, read_split
 from instrack.masks import MaskError, read_mask
-from instrack.model import REPHRASE
+from instrack.dataset.model import REPHRASE
 
 
 @dataclass(frozen=True)

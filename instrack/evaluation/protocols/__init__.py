@@ -1,4 +1,4 @@
-"""The three evaluation protocols of SPEC §5, as data."""
+"""The evaluation protocols (SPEC §5), registered by name."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ import zipfile
 from pathlib import Path
 
 from instrack.errors import Problem, SubmissionError
-from instrack.submission.base import Submission, is_junk
-from instrack.submission.folder import FolderSubmission
-from instrack.submission.rle import RleSubmission
-from instrack.submission.zipped import ZipSubmission, archive_problems
+from instrack.evaluation.submission.base import Submission, is_junk
+from instrack.evaluation.submission.folder import FolderSubmission
+from instrack.evaluation.submission.rle import RleSubmission
+from instrack.evaluation.submission.zipped import ZipSubmission, archive_problems
 
 
 def _enclosing_folder(relpaths: list[str], depth: int) -> str:

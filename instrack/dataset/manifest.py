@@ -1,6 +1,6 @@
 """The selection manifest: which source video, which object, which split.
 
-A versioned JSON file (instrack/data/manifest.json ships the reconstruction of
+A versioned JSON file (instrack/dataset/data/manifest.json ships the reconstruction of
 the paper's 183 videos). Per video:
 
     {"name": "pigs", "source": "davis2017", "source_sequence": "pigs",
@@ -126,7 +126,7 @@ class Manifest:
 
 
 def default_manifest_path() -> Path:
-    return Path(str(resources.files("instrack") / "data" / "manifest.json"))
+    return Path(str(resources.files("instrack.dataset") / "data" / "manifest.json"))
 
 
 def load_manifest(path: str | Path | None = None) -> Manifest:

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from instrack.checksums import write_checksums
+from instrack.dataset.checksums import write_checksums
 from instrack.errors import DataError, InsTrackError, UsageError
 from instrack.fileio import atomic_write_json
-from instrack.layout import META
-from instrack.manifest import Entry, Manifest
+from instrack.dataset.layout import META
+from instrack.dataset.manifest import Entry, Manifest
 
 RECORDS = ".curate"
 RECORD_FORMAT = 1
@@ -56,10 +56,10 @@ class CurateReport:
 
 def open_source(kind: str, path: str | Path):
     if kind == "davis2017":
-        from instrack.sources.davis import DavisSource
+        from instrack.dataset.sources.davis import DavisSource
 
         return DavisSource(path)
-    from instrack.sources.vipseg import VipsegSource
+    from instrack.dataset.sources.vipseg import VipsegSource
 
     return VipsegSource(path)
 
@@ -100,18 +100,18 @@ def resolve_target(entry: Entry, source, frames: list[str]) -> tuple[int, dict[s
     if entry.source == "davis2017":
         obj = entry.target.obj_id
         if obj is None:  # the rule
-            from instrack.candidates import rank_davis
+            from instrack.dataset.candidates import rank_davis
 
             ranked = rank_davis(source, entry.source_sequence, frames)
             if not ranked:
                 raise DataError(f"{source.annotation_dir(entry.source_sequence)}: no objects to choose from")
             obj = ranked[0].target
         return obj, {"obj_id": obj}, source.category(entry.source_sequence, obj), warnings
-    from instrack.sources.vipseg import decode_value
+    from instrack.dataset.sources.vipseg import decode_value
 
     value = entry.target.value
     if value is None:
-        from instrack.candidates import rank_vipseg
+        from instrack.dataset.candidates import rank_vipseg
 
         ranked = rank_vipseg(source, entry.source_sequence, frames)
         if not ranked:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from instrack.layout import read_split
+from instrack.dataset.layout import read_split
 from instrack.masks import read_mask
-from instrack.plots import _pyplot
-from instrack.submission import open_submission
+from instrack.evaluation.plots import _pyplot
+from instrack.evaluation.submission import open_submission
 
 
 def _worst_frames(unit: dict, n_frames: int) -> list[int]:

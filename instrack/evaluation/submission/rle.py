@@ -15,7 +15,7 @@ import numpy as np
 
 from instrack.errors import Problem, SubmissionError
 from instrack.masks import MaskError
-from instrack.submission.base import FrameReader, Submission
+from instrack.evaluation.submission.base import FrameReader, Submission
 
 
 def rle_counts(counts: Any, height: int, width: int) -> None:

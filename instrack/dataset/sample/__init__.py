@@ -9,7 +9,7 @@ ground-truth target (1, with 255 void where the target is occluded), six
 instructions that name the target implicitly (one seed, five rephrasings),
 and the example submission holds an imperfect tracker's masks: shifted,
 bloated, eroded, or switching to a same-category distractor, so scores differ
-per clip and per instruction. `python -m instrack.sample._build` rebuilds it.
+per clip and per instruction. `python -m instrack.dataset.sample._build` rebuilds it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _existing(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise DataError(
             f"{path}: the bundled {what} is missing from this install "
-            "(reinstall instrack; a source checkout has it under instrack/sample/)"
+            "(reinstall instrack; a source checkout has it under instrack/dataset/sample/)"
         )
     return path
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from instrack.errors import Problem
 from instrack.masks import MaskError, probe_mask, read_mask
-from instrack.submission.base import FrameReader, Submission
+from instrack.evaluation.submission.base import FrameReader, Submission
 
 # A 480p mask PNG is a few kB; 64 MB for one member is already absurd.
 MAX_MEMBER_BYTES = 64 << 20

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from instrack.masks import probe_mask, read_mask
-from instrack.submission.base import FrameReader, Submission
+from instrack.evaluation.submission.base import FrameReader, Submission
 
 
 @dataclass(frozen=True)

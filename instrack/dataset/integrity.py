@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from instrack.checksums import CHECKSUMS, compute, dataset_files, read_checksums
+from instrack.dataset.checksums import CHECKSUMS, compute, dataset_files, read_checksums
 from instrack.errors import DataError, Problem
-from instrack.layout import META, available_splits, read_split
+from instrack.dataset.layout import META, available_splits, read_split
 from instrack.masks import MaskError, read_mask
-from instrack.model import REPHRASE, SEED, Video
+from instrack.dataset.model import REPHRASE, SEED, Video
 
 ALLOWED_VALUES = np.array([0, 1, 255], dtype=np.uint8)
 SEEDS, REPHRASINGS = 1, 5

@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image
 
 from instrack.errors import DataError
-from instrack.layout import META, available_splits, parse_meta, read_split
-from instrack.model import Split, Unit, Video
+from instrack.dataset.layout import META, available_splits, parse_meta, read_split
+from instrack.dataset.model import Split, Unit, Video
 
 
 def _rgb(data: bytes | Path) -> np.ndarray:
@@ -150,7 +150,7 @@ def _load_folder(root: Path, split: str) -> InsTrackData:
 
 def _load_export(export: Path, split: str) -> InsTrackData:
     from instrack.errors import require
-    from instrack.hf import VIDEOS, _shards, export_splits
+    from instrack.dataset.hf import VIDEOS, _shards, export_splits
 
     pq = require("pyarrow.parquet", "data")
     shards = _shards(export / VIDEOS).get(split)
@@ -187,10 +187,10 @@ def _load_export(export: Path, split: str) -> InsTrackData:
 
 def load(path: str | Path | None = None, split: str = "test") -> InsTrackData:
     """Units of `split` from a dataset folder, an export-hf folder, or the bundled sample."""
-    from instrack.hf import is_export
+    from instrack.dataset.hf import is_export
 
     if path is None:
-        from instrack.sample import sample_root
+        from instrack.dataset.sample import sample_root
 
         path = sample_root()
     path = Path(path)

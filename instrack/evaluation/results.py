@@ -10,9 +10,9 @@ from typing import Iterable
 
 import numpy as np
 
-from instrack.metrics import statistics
-from instrack.protocols import Protocol
-from instrack.scoring import JobOutcome
+from instrack.evaluation.metrics import statistics
+from instrack.evaluation.protocols import Protocol
+from instrack.evaluation.scoring import JobOutcome
 
 STAT_KEYS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 

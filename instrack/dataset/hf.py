@@ -23,11 +23,11 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from instrack.checksums import CHECKSUMS, dataset_files, format_checksums, read_checksums
+from instrack.dataset.checksums import CHECKSUMS, dataset_files, format_checksums, read_checksums
 from instrack.errors import DataError, require
 from instrack.fileio import atomic_write_text
-from instrack.layout import META, available_splits, read_split
-from instrack.model import Video
+from instrack.dataset.layout import META, available_splits, read_split
+from instrack.dataset.model import Video
 
 INSTRUCTIONS, VIDEOS, LAYOUT = "instructions", "videos", "layout"
 DEFAULT_SHARD_BYTES = 500 * 1024 * 1024
@@ -233,7 +233,7 @@ def export_hf(
             target = staging / LAYOUT / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / rel, target)
-    from instrack.hf_card import dataset_card
+    from instrack.dataset.hf_card import dataset_card
 
     atomic_write_text(staging / "README.md", dataset_card(title, splits, summary))
     if out.exists():

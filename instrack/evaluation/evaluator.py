@@ -17,17 +17,17 @@ from typing import Callable, Iterable
 from instrack import __version__
 from instrack.errors import DataError, InsTrackError, Problem, SubmissionError, UsageError
 from instrack.fileio import sha256_file
-from instrack.layout import META, read_split
+from instrack.dataset.layout import META, read_split
 from instrack.masks import MaskError, probe_mask
-from instrack.protocols import Protocol, get_protocol
-from instrack.results import build_result
-from instrack.scoring import DavisSequenceJob, GroundTruthError, InstrackVideoJob, JobOutcome
-from instrack.sources.davis_layout import read_davis_layout
-from instrack.submission import Submission, open_submission
-from instrack.submission.base import combine_digests
-from instrack.submission.folder import FolderSubmission
-from instrack.submission.rle import RleSubmission
-from instrack.validation import Expectation, ValidationReport, check_submission
+from instrack.evaluation.protocols import Protocol, get_protocol
+from instrack.evaluation.results import build_result
+from instrack.evaluation.scoring import DavisSequenceJob, GroundTruthError, InstrackVideoJob, JobOutcome
+from instrack.dataset.sources.davis_layout import read_davis_layout
+from instrack.evaluation.submission import Submission, open_submission
+from instrack.evaluation.submission.base import combine_digests
+from instrack.evaluation.submission.folder import FolderSubmission
+from instrack.evaluation.submission.rle import RleSubmission
+from instrack.evaluation.validation import Expectation, ValidationReport, check_submission
 
 
 @dataclass

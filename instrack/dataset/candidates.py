@@ -106,7 +106,7 @@ def rank_davis(davis, seq: str, frames: list[str] | None = None) -> list[Candida
 
 def rank_vipseg(vipseg, video: str, frames: list[str] | None = None) -> list[Candidate]:
     """Thing instances of one VIPSeg video; stuff and anomalous values are not targets."""
-    from instrack.sources.vipseg import decode_value
+    from instrack.dataset.sources.vipseg import decode_value
 
     frames = frames or vipseg.frames(video)
     masks = (vipseg.read_annotation(video, f) for f in frames)

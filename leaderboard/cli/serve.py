@@ -60,7 +60,7 @@ def settings_from(args: argparse.Namespace):
         if not (gt / args.split).is_dir():
             raise UsageError(f"--gt {gt}: no split folder {args.split!r} there (SPEC §1 layout)")
     else:
-        from instrack.sample import sample_root
+        from instrack.dataset.sample import sample_root
 
         gt = sample_root()
     for name in ("port", "max_upload_bytes", "submissions_per_hour", "max_pending", "posts_per_minute",

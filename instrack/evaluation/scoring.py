@@ -13,8 +13,8 @@ import numpy as np
 
 from instrack.errors import Problem
 from instrack.masks import MaskError, read_mask
-from instrack.metrics import score_frame
-from instrack.submission.base import FrameReader
+from instrack.evaluation.metrics import score_frame
+from instrack.evaluation.submission.base import FrameReader
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from instrack.errors import Problem
 from instrack.masks import MaskError
-from instrack.submission.base import Submission, is_junk
+from instrack.evaluation.submission.base import Submission, is_junk
 
 
 @dataclass

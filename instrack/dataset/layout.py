@@ -13,7 +13,7 @@ from typing import Any
 
 from instrack.errors import DataError
 from instrack.fileio import atomic_write_json
-from instrack.model import KINDS, Instruction, Split, Video
+from instrack.dataset.model import KINDS, Instruction, Split, Video
 
 META = "meta_expressions.json"
 _VIDEO_KEYS = {"frames", "expressions", "height", "width", "source"}

@@ -5,7 +5,7 @@ a picklable reader that decodes masks inside worker processes."""
 
 from __future__ import annotations
 
-from instrack.submission.base import FrameReader, Submission
-from instrack.submission.opening import open_submission
+from instrack.evaluation.submission.base import FrameReader, Submission
+from instrack.evaluation.submission.opening import open_submission
 
 __all__ = ["FrameReader", "Submission", "open_submission"]

@@ -1,0 +1,1 @@
+"""`instrack` verbs this package contributes through the `instrack.verbs` entry-point group (see pyproject.toml)."""

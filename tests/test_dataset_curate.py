@@ -71,7 +71,8 @@ def test_curated_layout_frames_masks_and_meta(raw, curated):
     assert sorted(test.videos) == ["12_fakeVidA1", "pigs"] and sorted(train.videos) == ["907_fakeVidB2", "dogs-scale"]
     pigs = test.videos["pigs"]
     assert (pigs.height, pigs.width) == (30, 41)
-    assert pigs.extra["source_ref"] == {"obj_id": 3} and pigs.extra["category"] == "pig"
+    assert pigs.extra["source_ref"] == {"obj_id": 3, "annotations": "Annotations_unsupervised"}
+    assert pigs.extra["category"] == "pig"
     assert pigs.extra["licence"] == "DAVIS terms"
     refs = pigs.extra["ref_davis17"]
     assert {r["text"] for r in refs} == {"a pig on the right", "right pig"}
@@ -80,7 +81,7 @@ def test_curated_layout_frames_masks_and_meta(raw, curated):
     for frame in pigs.frames:
         src = raw["davis"] / "JPEGImages" / "480p" / "pigs" / f"{frame}.jpg"
         assert pigs.image_path(frame).read_bytes() == src.read_bytes()
-        ids = np.asarray(Image.open(raw["davis"] / "Annotations" / "480p" / "pigs" / f"{frame}.png"))
+        ids = np.asarray(Image.open(raw["davis"] / "Annotations_unsupervised" / "480p" / "pigs" / f"{frame}.png"))
         mask = read_mask(pigs.mask_path(frame))
         expected = np.where(ids == 3, 1, np.where(ids == 255, 255, 0))
         assert mask.dtype == np.uint8 and np.array_equal(mask, expected)

@@ -1,7 +1,10 @@
 """Tiny fake DAVIS-2017 and VIPSeg downloads in their real layouts, for the
 dataset tests (and a check that the fakes really have those layouts).
 
-DAVIS: palette PNG annotations (ids 1..N, 255 void), ImageSets/2017, a
+DAVIS: palette PNG annotations (ids 1..N, 255 void) in both sets, the
+unsupervised one (whose ids Ref-DAVIS17 and davis_semantics.json follow) and the
+semi-supervised one, which numbers dogs-scale's objects the other way round (as
+the real sets disagree for some sequences); ImageSets/2017, a
 davis_semantics.json, and the four Ref-DAVIS17 files, annotator 2's in latin-1
 with the sequence-name typos of the real release. VIPSeg: 16-bit panomasks
 (written by Pillow, and by OpenCV for one video), a categories file, a stuff
@@ -32,6 +35,8 @@ def _box(mask: np.ndarray, value: int, y: int, x: int, h: int, w: int) -> None:
     mask[max(y, 0) : max(y + h, 0), max(x, 0) : max(x + w, 0)] = value
 
 
+# Sequences whose semi-supervised ids differ from the unsupervised ones: {unsup id: semi id}.
+SEMI_RENUMBERED = {"dogs-scale": {1: 2, 2: 1}}
 # Sequences: name -> (split, number of frames, objects, semantics)
 DAVIS_SEQUENCES = {
     "pigs": ("val", 6, 3, {"1": "pig", "2": "pig", "3": "pig"}),
@@ -64,6 +69,7 @@ def make_davis(root: Path) -> Path:
         splits.setdefault(split, []).append(seq)
         (davis / "JPEGImages" / "480p" / seq).mkdir(parents=True)
         (davis / "Annotations" / "480p" / seq).mkdir(parents=True)
+        (davis / "Annotations_unsupervised" / "480p" / seq).mkdir(parents=True)
         for i in range(n):
             _frame(rng, i).save(davis / "JPEGImages" / "480p" / seq / f"{i:05d}.jpg", quality=90)
             ids = np.zeros((H, W), np.uint8)
@@ -72,9 +78,13 @@ def make_davis(root: Path) -> Path:
             ids[0, :] = 255  # a void band, as DAVIS marks uncertain pixels
             if seq == "pigs" and i == 2:
                 ids[ids == 3] = 0  # object 3 leaves the frame once
-            image = Image.fromarray(ids, mode="L").convert("P")
-            image.putpalette(davis_palette())
-            image.save(davis / "Annotations" / "480p" / seq / f"{i:05d}.png")
+            semi = ids.copy()
+            for unsup_id, semi_id in SEMI_RENUMBERED.get(seq, {}).items():
+                semi[ids == unsup_id] = semi_id
+            for folder, labels in (("Annotations_unsupervised", ids), ("Annotations", semi)):
+                image = Image.fromarray(labels, mode="L").convert("P")
+                image.putpalette(davis_palette())
+                image.save(davis / folder / "480p" / seq / f"{i:05d}.png")
     (davis / "ImageSets" / "2017").mkdir(parents=True)
     for split, names in splits.items():
         (davis / "ImageSets" / "2017" / f"{split}.txt").write_text("\n".join(names) + "\n")
@@ -143,6 +153,7 @@ def make_manifest(path: Path, **overrides) -> Path:
             "split": "test",
             "frames": every,
             "licence": "davis2017",
+            "category": "pig",
         },
         {
             "name": "dogs-scale",
@@ -153,6 +164,7 @@ def make_manifest(path: Path, **overrides) -> Path:
             "split": "train",
             "frames": {"start": 1, "stop": None, "step": 2},
             "licence": "davis2017",
+            "category": "dog",
         },
         {
             "name": "12_fakeVidA1",

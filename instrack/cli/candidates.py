@@ -12,6 +12,12 @@ HELP = "rank possible targets in raw DAVIS-2017 / VIPSeg videos (visibility, siz
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--davis", metavar="DIR", help="DAVIS-2017 trainval folder")
+    parser.add_argument(
+        "--davis-annotations",
+        choices=("Annotations_unsupervised", "Annotations"),
+        default="Annotations_unsupervised",
+        help="DAVIS annotation set to rank (default: Annotations_unsupervised, whose ids Ref-DAVIS17 follows)",
+    )
     source.add_argument("--vipseg", metavar="DIR", help="VIPSeg folder")
     parser.add_argument("--video", action="append", metavar="NAME", help="only this video (repeatable)")
     parser.add_argument("--split", metavar="SPLIT", help="only the videos of this source split (e.g. val)")
@@ -27,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if args.davis:
         from instrack.dataset.sources.davis import DavisSource
 
-        source, rank = DavisSource(args.davis), rank_davis
+        source, rank = DavisSource(args.davis, annotations=args.davis_annotations), rank_davis
     else:
         from instrack.dataset.sources.vipseg import VipsegSource
 

@@ -12,6 +12,12 @@ HELP = "build the dataset folder (SPEC §1) from raw DAVIS-2017 / VIPSeg downloa
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--davis", metavar="DIR", help="DAVIS-2017 trainval folder (holds JPEGImages/480p)")
+    parser.add_argument(
+        "--davis-annotations",
+        choices=("Annotations_unsupervised", "Annotations"),
+        help="DAVIS annotation set the manifest's obj_ids refer to (default: the manifest's, else "
+        "Annotations_unsupervised, whose ids Ref-DAVIS17 and davis_semantics.json follow)",
+    )
     parser.add_argument("--vipseg", metavar="DIR", help="VIPSeg folder (holds imgs/ and panomasks/)")
     parser.add_argument(
         "--manifest", metavar="FILE", help="selection manifest (default: the one shipped with instrack)"
@@ -45,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         workers=max(1, args.workers),
         force=args.force,
         progress=not args.quiet,
+        davis_annotations=args.davis_annotations,
     )
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -54,11 +54,11 @@ class CurateReport:
 # -- one video ------------------------------------------------------------------
 
 
-def open_source(kind: str, path: str | Path):
+def open_source(kind: str, path: str | Path, davis_annotations: str | None = None):
     if kind == "davis2017":
-        from instrack.dataset.sources.davis import DavisSource
+        from instrack.dataset.sources.davis import REF_DAVIS_ANNOTATIONS, DavisSource
 
-        return DavisSource(path)
+        return DavisSource(path, annotations=davis_annotations or REF_DAVIS_ANNOTATIONS)
     from instrack.dataset.sources.vipseg import VipsegSource
 
     return VipsegSource(path)
@@ -106,7 +106,10 @@ def resolve_target(entry: Entry, source, frames: list[str]) -> tuple[int, dict[s
             if not ranked:
                 raise DataError(f"{source.annotation_dir(entry.source_sequence)}: no objects to choose from")
             obj = ranked[0].target
-        return obj, {"obj_id": obj}, source.category(entry.source_sequence, obj), warnings
+        category = source.category(entry.source_sequence, obj)
+        where = f"{source.root / 'davis_semantics.json'}: {entry.source_sequence} object {obj}"
+        warnings.extend(check_category(entry, category, where))
+        return obj, {"obj_id": obj, "annotations": source.annotations}, category, warnings
     from instrack.dataset.sources.vipseg import decode_value
 
     value = entry.target.value
@@ -126,7 +129,22 @@ def resolve_target(entry: Entry, source, frames: list[str]) -> tuple[int, dict[s
     _, anomalies = source.segments(entry.source_sequence, frames)
     warnings.extend(str(a) for a in anomalies)
     ref = {"value": value, "category_id": segment.category.id, "instance": segment.instance}
+    warnings.extend(check_category(entry, segment.category.name, f"{source.masks / entry.source_sequence}: value {value}"))
     return value, ref, segment.category.name, warnings
+
+
+def check_category(entry: Entry, found: str | None, where: str) -> list[str]:
+    """Refuse a target whose category in the source differs from the manifest's
+    `category`: an id that points at another object (the kite, not the person)
+    is caught here, not by a reader of the finished dataset. Returns warnings."""
+    expected = entry.extra.get("category")
+    if expected is None:
+        return []
+    if found is None:
+        return [f"{where}: no category in the source; the manifest's {expected!r} is unchecked"]
+    if found != expected:
+        raise DataError(f"{where} is a {found!r}, but the manifest says {entry.name} tracks a {expected!r}")
+    return []
 
 
 def _record_path(out: Path, split: str, name: str) -> Path:
@@ -146,6 +164,8 @@ def _record_matches(record: dict | None, job: "Job", source_fp: str, out: Path) 
         return False
     if record.get("entry") != job.entry.to_json() or record.get("licence") != job.licence:
         return False
+    if record.get("davis_annotations") != job.davis_annotations:
+        return False
     for rel, size in record.get("sizes", {}).items():
         path = out / rel
         if not path.is_file() or path.stat().st_size != size:
@@ -160,12 +180,13 @@ class Job:
     out: str
     licence: str | None
     force: bool
+    davis_annotations: str | None = None
 
 
 def curate_video(job: Job) -> tuple[str, str, list[str]]:
     """Build one video. Returns (name, "built" | "skipped", warnings)."""
     entry, out = job.entry, Path(job.out)
-    source = open_source(entry.source, job.source_root)
+    source = open_source(entry.source, job.source_root, job.davis_annotations)
     seq = entry.source_sequence
     all_frames = source.frames(seq)
     frames = entry.frames.select(all_frames)
@@ -251,6 +272,7 @@ def curate_video(job: Job) -> tuple[str, str, list[str]]:
             "format": RECORD_FORMAT,
             "entry": entry.to_json(),
             "licence": job.licence,
+            "davis_annotations": job.davis_annotations,
             "source_fingerprint": source_fp,
             "meta": meta,
             "sha256": sums,
@@ -344,14 +366,23 @@ def curate(
     workers: int = 1,
     force: bool = False,
     progress: bool = True,
+    davis_annotations: str | None = None,
 ) -> CurateReport:
+    """`davis_annotations`: the DAVIS annotation set the manifest's obj_ids refer
+    to; default: the manifest's sources.davis2017.annotations, else
+    Annotations_unsupervised (the set of Ref-DAVIS17 and davis_semantics.json)."""
+    from instrack.dataset.sources.davis import REF_DAVIS_ANNOTATIONS
+
     out = Path(out)
     roots = {"davis2017": davis, "vipseg": vipseg}
     if davis is None and vipseg is None:
         raise UsageError("give --davis DIR and/or --vipseg DIR (the raw downloads)")
+    davis_annotations = (
+        davis_annotations or manifest.sources.get("davis2017", {}).get("annotations") or REF_DAVIS_ANNOTATIONS
+    )
     for kind, root in roots.items():
         if root is not None:
-            open_source(kind, root)  # fail early on a wrong folder
+            open_source(kind, root, davis_annotations)  # fail early on a wrong folder
     given = _read_instructions(Path(instructions)) if instructions else {}
     if instructions and not given:
         raise DataError(f"{instructions}: not found")
@@ -366,7 +397,7 @@ def curate(
         if root is None:
             report.missing_source.append(entry.name)
             continue
-        jobs.append(Job(entry, str(root), str(out), manifest.licence_of(entry), force))
+        jobs.append(Job(entry, str(root), str(out), manifest.licence_of(entry), force, davis_annotations))
     out.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 

@@ -1,10 +1,21 @@
 """Reading DAVIS-2017 and the Ref-DAVIS17 expression files as downloaded.
 
     DAVIS/JPEGImages/480p/<seq>/00000.jpg
-    DAVIS/Annotations/480p/<seq>/00000.png      palette PNG: 0 background, 1..N objects, 255 void
+    DAVIS/Annotations_unsupervised/480p/<seq>/00000.png   palette PNG: 0 background, 1..N objects
+    DAVIS/Annotations/480p/<seq>/00000.png      the semi-supervised set (other ids for some sequences)
     DAVIS/ImageSets/2017/{train,val}.txt        one sequence per line
-    DAVIS/davis_semantics.json                  optional: {seq: {"1": "bike", ...}}
+    DAVIS/davis_semantics.json                  {seq: {"1": "bike", ...}} (DAVIS-2017_semantics-480p.zip)
     davis_text_annotations/Davis17_annot{1,2}[_full_video].txt   (Ref-DAVIS17)
+
+Which annotation set: Ref-DAVIS17's object ids and davis_semantics.json's ids
+are those of `Annotations_unsupervised`. The Ref-DAVIS17 tooling everyone uses
+(wjn922/ReferFormer, commit 06fc218) downloads only
+DAVIS-2017-Unsupervised-trainval-480p.zip and DAVIS-2017_semantics-480p.zip
+(docs/data.md), pairs each expression's obj_id with the palette ids of
+Annotations_unsupervised (tools/data/convert_davis_to_ytvos.py), names them with
+davis_semantics.json over the same ids, and scores Ref-DAVIS17 with
+task="unsupervised" (eval_davis.py, davis2017/davis.py). So a manifest's
+`obj_id` is read in that set by default; `Annotations` can still be chosen.
 
 The expression files have one line per object, `video obj_id "text"`.
 Annotator 2's files are latin-1, not UTF-8, and spell three sequence names
@@ -26,6 +37,9 @@ from instrack.masks import MaskError, read_mask
 
 RESOLUTION = "480p"
 VOID = 255
+#: The annotation set whose ids Ref-DAVIS17 and davis_semantics.json follow (see above).
+REF_DAVIS_ANNOTATIONS = "Annotations_unsupervised"
+ANNOTATION_SETS = ("Annotations_unsupervised", "Annotations")
 # Annotator 2's spellings -> the DAVIS sequence names.
 VIDEO_NAME_FIXES = {
     "clasic-car": "classic-car",
@@ -64,7 +78,15 @@ class DavisSource:
 
     name = "davis2017"
 
-    def __init__(self, root: str | Path, expressions_dir: str | Path | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        expressions_dir: str | Path | None = None,
+        annotations: str = REF_DAVIS_ANNOTATIONS,
+    ):
+        if annotations not in ANNOTATION_SETS:
+            raise DataError(f"DAVIS annotation set must be one of {', '.join(ANNOTATION_SETS)}, not {annotations!r}")
+        self.annotations = annotations
         self.root = Path(root)
         if not (self.root / "JPEGImages" / RESOLUTION).is_dir():
             nested = self.root / "DAVIS"
@@ -73,6 +95,15 @@ class DavisSource:
             else:
                 raise DataError(f"{self.root}: not a DAVIS-2017 folder (expected JPEGImages/{RESOLUTION}/ inside it)")
         self.expressions_dir = Path(expressions_dir) if expressions_dir else None
+        if not (self.root / annotations / RESOLUTION).is_dir():
+            hint = (
+                " (Ref-DAVIS17 object ids and davis_semantics.json follow this set: download "
+                "DAVIS-2017-Unsupervised-trainval-480p.zip; the semi-supervised Annotations/ numbers some "
+                "sequences' objects differently)"
+                if annotations == REF_DAVIS_ANNOTATIONS
+                else ""
+            )
+            raise DataError(f"{self.root / annotations / RESOLUTION}: missing{hint}")
 
     # -- sequences and frames ------------------------------------------------
 
@@ -80,7 +111,7 @@ class DavisSource:
         return self.root / "JPEGImages" / RESOLUTION / seq
 
     def annotation_dir(self, seq: str) -> Path:
-        return self.root / "Annotations" / RESOLUTION / seq
+        return self.root / self.annotations / RESOLUTION / seq
 
     def split_file(self, split: str) -> Path:
         return self.root / "ImageSets" / "2017" / f"{split}.txt"

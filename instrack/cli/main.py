@@ -32,6 +32,8 @@ VERBS: dict[str, str] = {
     "candidates": "instrack.cli.candidates",
     "export-hf": "instrack.cli.export_hf",
     "import-hf": "instrack.cli.import_hf",
+    "import-release": "instrack.cli.import_release",
+    "manifest": "instrack.cli.manifest",
     "track": "instrack.cli.track",
 }
 

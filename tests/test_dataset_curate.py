@@ -225,6 +225,7 @@ def test_hf_round_trip_is_byte_identical(curated, tmp_path, monkeypatch):
     assert len(list((export / "videos").glob("test-*-of-00002.parquet"))) == 2
     card = (export / "README.md").read_text()
     assert "config_name: videos" in card and "path: videos/test-*.parquet" in card and "DAVIS terms" in card
+    assert "1PTe4BIIr4SEdaamXfrzJ_LdzW4itqPzQ" in card and "curated (`instrack curate`) from a selection manifest" in card
     assert not list(export.glob("*.py"))  # no loading script
 
     videos = datasets.load_dataset(str(export), "videos", split="test", cache_dir=str(tmp_path / "cache"))

@@ -5,7 +5,9 @@ read in the annotation set Ref-DAVIS17 uses (Annotations_unsupervised)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +137,36 @@ def test_a_stated_category_that_differs_is_caught(tmp_path):
     assert [p for p in category_problems(load_manifest(path)) if "judo" in p] == [
         f"{path}: judo: object 1 is a 'person', the manifest says 'kite'"
     ]
+
+
+# -- what the files say about the release ----------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+CLAIMS = re.compile(
+    r"never published|not published|unpublished|not public|did not publish|does not publish|publishes .{0,40}but not", re.I
+)
+# What may still be said to be not public: the authors' prompt, checkpoints and code, VIPSeg's test masks.
+ALLOWED = re.compile(r"prompt|checkpoint|weights|code", re.I)
+ABOUT_THE_DATA = re.compile(r"selection|\bdata\b|dataset|videos|objects|archive|InsTrack|manifest", re.I)
+
+
+def test_the_manifest_points_at_the_authors_archive():
+    raw = load_manifest().raw
+    assert raw["release"]["google_drive_file_id"] == "1PTe4BIIr4SEdaamXfrzJ_LdzW4itqPzQ"
+    assert "e11ab70" in raw["release"]["about"] and "jiawen-zhu/TrackGPT" in raw["release"]["about"]
+    assert "used when the authors' archive" in raw["reconstruction"]
+    assert raw["sources"]["davis2017"]["annotations"] == "Annotations_unsupervised"
+
+
+@pytest.mark.parametrize(
+    "rel", ["README.md", "docs/dataset.md", "instrack/dataset/data/manifest.json", "instrack/dataset/hf_card.py"]
+)
+def test_nothing_says_the_data_was_never_published(rel):
+    path = REPO / rel
+    if not path.is_file():
+        pytest.skip(f"{rel} not in this checkout")
+    text = path.read_text(encoding="utf-8")
+    # sentences, list items and headings each stand alone
+    for sentence in re.split(r"(?<=[.;)])\s+|\n\s*\n|\n(?=\s*[-#|])", text):
+        if CLAIMS.search(sentence):
+            assert ALLOWED.search(sentence) and not ABOUT_THE_DATA.search(sentence), f"{rel}: {sentence.strip()[:200]!r}"

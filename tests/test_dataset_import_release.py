@@ -232,6 +232,13 @@ def test_a_held_out_split_without_masks_is_named(tmp_path, capsys):
     shutil.rmtree(release / "valid" / "Annotations" / "judo")
     code, _, err = run(capsys, "import-release", str(release), "--out", str(tmp_path / "root"), "--quiet")
     assert code == 2 and f"{release}/valid/Annotations/judo: missing (no ground-truth masks" in err
+    # Leaving that split out imports the rest.
+    code, stdout, err = run(capsys, "import-release", str(release), "--out", str(tmp_path / "root"), "--quiet",
+                            "--split", "train")
+    assert code == 0, err
+    assert "videos: 1 (train 1)" in stdout
+    code, _, err = run(capsys, "import-release", str(release), "--out", str(tmp_path / "r2"), "--split", "dev")
+    assert code == 2 and "no split 'dev' (splits: train, valid)" in err
 
 
 def test_instruction_counts_that_are_not_1_plus_5_fail_check_data(tmp_path, capsys):
@@ -322,3 +329,15 @@ def test_rle_decoding_against_a_hand_made_mask():
     assert decode_rle(None, "t") is None
     with pytest.raises(Exception, match="run lengths sum to 5"):
         decode_rle({"size": [3, 2], "counts": [1, 3, 1]}, "t")
+
+
+def test_the_card_of_an_imported_release_says_where_it_came_from(tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "root"
+    assert run(capsys, "import-release", str(build_release(tmp_path, "per-target")), "--out", str(out), "--quiet")[0] == 0
+    meta = json.loads((out / "test" / "meta_expressions.json").read_text())
+    assert meta["videos"]["judo"]["licence"].startswith("DAVIS terms of use")
+    assert run(capsys, "export-hf", str(out), str(tmp_path / "hf"))[0] == 0
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert "1PTe4BIIr4SEdaamXfrzJ_LdzW4itqPzQ" in card and "imported from a released archive" in card
+    assert "non-commercial" in card and "DAVIS terms of use" in card

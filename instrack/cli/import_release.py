@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write what could be imported even when some of it could not (still listed; exit status 2)",
     )
+    parser.add_argument(
+        "--split",
+        action="append",
+        metavar="NAME",
+        help="only this split folder of the release (repeatable), e.g. to leave out a split without masks",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -25,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from instrack.dataset.release.convert import import_release
 
     report = import_release(args.path, args.out, force=args.force, partial=args.partial,
-                            progress=not args.quiet and sys.stderr.isatty())
+                            progress=not args.quiet and sys.stderr.isatty(), splits=args.split)
     for folder, split in sorted(report.splits.items()):
         layout = report.layouts.get(folder, "unreadable")
         print(f"found: {folder} ({layout}) -> split {split}")

@@ -193,7 +193,7 @@ def export_hf(
         shutil.rmtree(staging)  # an interrupted earlier export
     for sub in (INSTRUCTIONS, VIDEOS, LAYOUT):
         (staging / sub).mkdir(parents=True)
-    summary: dict[str, Any] = {"splits": {}, "sources": {}, "licences": {}, "sample": True}
+    summary: dict[str, Any] = {"splits": {}, "sources": {}, "licences": {}, "sample": True, "selection": set()}
     frame_files: set[str] = set()
     from tqdm import tqdm
 
@@ -220,6 +220,11 @@ def export_hf(
             if licence:
                 summary["licences"].setdefault(video.source or "unknown", licence)
             summary["sample"] &= video.source == "sample"
+            # import-release records where each video came from; curate records its resolved target
+            if "release" in video.extra:
+                summary["selection"].add("release")
+            elif "source_ref" in video.extra:
+                summary["selection"].add("manifest")
         video_writer.finish()
         pq.write_table(
             pa.Table.from_pylist(instruction_rows, schema=_schema(pa, INSTRUCTION_FEATURES)),

@@ -54,6 +54,31 @@ def _configs(splits: list[str]) -> str:
     return "\n".join(lines)
 
 
+RELEASE = (
+    "The authors released it: the README of github.com/jiawen-zhu/TrackGPT (commit e11ab70) links the "
+    "archive on Google Drive (file id 1PTe4BIIr4SEdaamXfrzJ_LdzW4itqPzQ); `instrack import-release ARCHIVE "
+    "--out ROOT` converts it to this layout."
+)
+
+
+def _selection_note(summary: dict[str, Any]) -> str:
+    """Which selection of videos and targets this export holds, as recorded in its meta."""
+    selection = set(summary.get("selection") or ())
+    if selection == {"release"}:
+        which = "This export was imported from a released archive (`instrack import-release`)."
+    elif selection == {"manifest"}:
+        which = (
+            "This export was curated (`instrack curate`) from a selection manifest; the one bundled with "
+            "instrack is a reconstruction with the paper's composition, used when the authors' archive is "
+            "not at hand, and may pick other videos and targets than the authors did."
+        )
+    elif summary.get("sample"):
+        return RELEASE
+    else:
+        which = "Its meta does not record whether it came from the authors' archive or from a manifest."
+    return f"{RELEASE} {which}"
+
+
 def dataset_card(title: str, splits: list[str], summary: dict[str, Any]) -> str:
     total_videos = sum(s["videos"] for s in summary["splits"].values())
     size = "n<1K"
@@ -97,8 +122,7 @@ fastest in this race?"), and a binary mask of that target in every frame.
 {rows}
 
 Sources: {sources} ({total_videos} videos). The paper's InsTrack has 183 videos
-(143 train / 40 test; 32 from Ref-DAVIS17, 151 from VIPSeg) but does not publish which;
-the instrack package's manifest is a reconstruction with that composition.
+(143 train / 40 test; 32 from Ref-DAVIS17, 151 from VIPSeg). {_selection_note(summary)}
 
 ## Configurations
 

@@ -18,6 +18,7 @@ import shutil
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,14 @@ class ImportReport:
         return composition_lines(self.videos)
 
 
+@lru_cache(maxsize=None)
+def _licence(source: str) -> str | None:
+    from instrack.dataset.manifest import load_manifest
+
+    return load_manifest().sources.get(source, {}).get("licence")
+
+
+@lru_cache(maxsize=None)
 def guess_source(name: str) -> str | None:
     from instrack.dataset.davis_facts import davis_categories
     from instrack.dataset.manifest import load_manifest
@@ -111,6 +120,8 @@ def _write_target(target: FoundTarget, root: Path, sums: dict[str, str]) -> dict
     if source:
         meta["source"] = source
     meta["source_sequence"] = target.source_video
+    if source and _licence(source):
+        meta["licence"] = _licence(source)
     meta["release"] = {"layout": target.layout, "split": target.source_split, "video": target.source_video,
                        **target.target_ref, **({"extra": target.extra} if target.extra else {})}
     if isinstance(target.extra.get("category"), str):
@@ -160,7 +171,7 @@ def composition_lines(videos: list[dict[str, Any]]) -> list[str]:
 
 def import_release(
     path: str | os.PathLike, out: str | os.PathLike, force: bool = False, partial: bool = False,
-    progress: bool = False,
+    progress: bool = False, splits: list[str] | None = None,
 ) -> ImportReport:
     out = Path(out)
     report = ImportReport(out)
@@ -175,7 +186,7 @@ def import_release(
         except ArchiveRefused as err:
             report.problems.extend(err.problems)
             return report
-        found = read_release(tree)
+        found = read_release(tree, splits)
         report.splits, report.layouts = found.splits, found.layouts
         report.problems.extend(found.problems)
         staging = work / "root"

@@ -117,9 +117,14 @@ def _order(exp_id: str) -> tuple[int, Any]:
     return (0, int(exp_id)) if exp_id.isdigit() else (1, exp_id)
 
 
-def read_release(tree: Path) -> Found:
+def read_release(tree: Path, only: list[str] | None = None) -> Found:
+    """`only`: the release's split folder names to import (default: all)."""
     found = Found()
     folders = find_split_folders(tree)
+    if only:
+        unknown = sorted(set(only) - {name for name, _, _ in folders})
+        found.problems += [f"{tree}: no split {u!r} (splits: {', '.join(n for n, _, _ in folders)})" for u in unknown]
+        folders = [f for f in folders if f[0] in only]
     if not folders:
         found.problems.append(
             f"{tree}: no split folder recognised (expected <split>/meta_expressions.json next to "

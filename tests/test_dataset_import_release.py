@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from instrack.cli.main import main
@@ -73,8 +75,8 @@ def build_release(base: Path, layout: str) -> Path:
                     expressions.update(_expressions(video, "anno_id", [anno]))
                 elif layout == "per-target":
                     expressions.update(_expressions(video, "obj_id", target))
-                else:
-                    expressions.update(_expressions(video, "obj_id", [target]))
+                else:  # as Ref-YouTube-VOS writes it: one id, as a string
+                    expressions.update(_expressions(video, "obj_id", str(target)))
             meta["videos"][video] = {"frames": frames, "expressions": expressions}
             for t, frame in enumerate(frames):
                 (split_dir / "JPEGImages" / video).mkdir(parents=True, exist_ok=True)
@@ -206,7 +208,7 @@ def test_a_damaged_release_names_every_problem_and_writes_nothing(tmp_path, caps
     code, _, err = run(capsys, "import-release", str(release), "--out", str(out), "--quiet")
     assert code == 2 and "Traceback" not in err
     assert f"{release}/valid/Annotations/judo/00010.png: missing mask" in err
-    assert "video 'pigs', expression 'pigs-[1]-0': needs an \"obj_id\"" in err
+    assert "video 'pigs', expression 'pigs-1-0': needs an \"obj_id\"" in err
     assert f"{release}/valid/JPEGImages/ghost: missing" in err
     assert f"{VIPSEG_NAME} frame 00005: mask is 5x5 but its frame is 32x24" in err
     assert "5 problem(s); nothing was written" in err  # the 4 above + "nothing in it could be imported"
@@ -341,3 +343,48 @@ def test_the_card_of_an_imported_release_says_where_it_came_from(tmp_path, capsy
     card = (tmp_path / "hf" / "README.md").read_text()
     assert "1PTe4BIIr4SEdaamXfrzJ_LdzW4itqPzQ" in card and "imported from a released archive" in card
     assert "non-commercial" in card and "DAVIS terms of use" in card
+
+
+def test_names_that_would_leave_the_tree_are_refused(tmp_path, capsys):
+    release = build_release(tmp_path, "ref-youtube-vos")
+    meta_path = release / "meta_expressions" / "valid" / "meta_expressions.json"
+    meta = json.loads(meta_path.read_text())
+    meta["videos"]["../../escape"] = meta["videos"].pop("judo")
+    meta["videos"]["pigs"]["frames"] = ["../00000"] + meta["videos"]["pigs"]["frames"][1:]
+    meta_path.write_text(json.dumps(meta))
+    code, _, err = run(capsys, "import-release", str(release), "--out", str(tmp_path / "a" / "root"), "--quiet")
+    assert code == 2
+    assert "video '../../escape': '../../escape' cannot be a folder name" in err
+    assert "video 'pigs': \"frames\" must be a non-empty list of frame names" in err
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "a" / "root").exists()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    meta=st.recursive(
+        st.none() | st.booleans() | st.integers(-3, 300) | st.text("ab./\\0129 ", max_size=6),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+            st.sampled_from(["videos", "pigs", "frames", "expressions", "exp", "obj_id", "anno_id", "kind", "00000",
+                             "0", "..", "a/b"]), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_any_meta_expressions_is_read_or_refused_never_crashes(tmp_path_factory, meta):
+    """Whatever a release's meta holds, the reader lists problems; it never raises
+    or reads outside the tree."""
+    from instrack.dataset.release.layouts import read_release
+
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "valid" / "JPEGImages" / "pigs").mkdir(parents=True)
+    (root / "valid" / "JPEGImages" / "pigs" / "00000.jpg").write_bytes(_jpeg(0))
+    (root / "valid" / "Annotations" / "pigs").mkdir(parents=True)
+    (root / "valid" / "Annotations" / "pigs" / "00000.png").write_bytes(_palette_png(_labels(1, 0)))
+    (root / "valid" / "meta_expressions.json").write_text(json.dumps(meta))
+    found = read_release(root)
+    for target in found.targets:
+        for frame in target.frames:
+            assert target.images[frame].resolve().is_relative_to(root.resolve())
+            try:
+                target.mask(frame)
+            except Exception as err:  # only DataError may come out, naming a file
+                assert type(err).__name__ == "DataError", err

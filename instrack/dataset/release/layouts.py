@@ -104,6 +104,18 @@ def instrack_split(name: str, all_names: set[str]) -> str:
     return lowered if lowered.isidentifier() else name
 
 
+def safe_name(name: Any) -> bool:
+    """A name that can be one folder or file stem inside the tree: no separators,
+    no '..', not hidden, not empty (a release's meta could name '../../etc')."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and not name.startswith(".")
+        and not any(c in name for c in '/\\\0:')
+        and name.strip() == name
+    )
+
+
 def _ids(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -176,6 +188,8 @@ def read_release(tree: Path, only: list[str] | None = None) -> Found:
 def _read_video(folder, split, source_split, video, entry, mask_dict, where):
     if not isinstance(entry, dict) or not isinstance(entry.get("expressions"), dict):
         raise DataError(f'{where}: expected {{"frames": [...], "expressions": {{...}}}}')
+    if not safe_name(video):
+        raise DataError(f"{where}: {video!r} cannot be a folder name (separators, '..' or hidden)")
     image_dir = folder / "JPEGImages" / video
     if not image_dir.is_dir():
         raise DataError(f"{image_dir}: missing (the frames of video {video!r})")
@@ -183,8 +197,10 @@ def _read_video(folder, split, source_split, video, entry, mask_dict, where):
     frames = entry.get("frames")
     if frames is None:
         frames = sorted(images)
-    if not isinstance(frames, list) or not frames or not all(isinstance(f, str) for f in frames):
-        raise DataError(f'{where}: "frames" must be a non-empty list of frame names')
+    if not isinstance(frames, list) or not frames or not all(safe_name(f) for f in frames):
+        raise DataError(f'{where}: "frames" must be a non-empty list of frame names (no separators)')
+    if len(set(frames)) != len(frames):
+        raise DataError(f'{where}: "frames" lists a frame twice')
     missing = [f for f in frames if f not in images]
     if missing:
         raise DataError(f"{image_dir / (missing[0] + '.jpg')}: missing ({len(missing)} listed frame(s) have no JPEG)")
@@ -239,6 +255,8 @@ def _read_video(folder, split, source_split, video, entry, mask_dict, where):
             ref = {"obj_id": ints}
             mask = _palette_mask(ann_dir, ints)
         name = video if len(groups) == 1 else f"{video}__{'-'.join(key)}"
+        if not safe_name(name):
+            raise DataError(f"{where}: target {list(key)} cannot be part of a folder name")
         targets.append(
             FoundTarget(name, split, layout, source_split, video, ref, list(frames), images, instructions, mask,
                         {k: v for k, v in entry.items() if k not in ("frames", "expressions")})

@@ -170,3 +170,11 @@ def test_nothing_says_the_data_was_never_published(rel):
     for sentence in re.split(r"(?<=[.;)])\s+|\n\s*\n|\n(?=\s*[-#|])", text):
         if CLAIMS.search(sentence):
             assert ALLOWED.search(sentence) and not ABOUT_THE_DATA.search(sentence), f"{rel}: {sentence.strip()[:200]!r}"
+
+
+def test_the_davis_names_are_the_150_sequences_and_cover_the_categories():
+    from instrack.dataset.davis_facts import davis_sequence_names
+
+    names = davis_sequence_names()
+    assert len(names) == 150 and set(davis_categories()) <= names
+    assert {"bike-packing", "aerobatics", "wings-turn"} <= names and "12_abcdefgh-jk" not in names

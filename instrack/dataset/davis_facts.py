@@ -31,6 +31,12 @@ def davis_categories() -> dict[str, dict[str, str]]:
     return json.loads(categories_path().read_text(encoding="utf-8"))["sequences"]
 
 
+@lru_cache(maxsize=1)
+def davis_sequence_names() -> frozenset[str]:
+    """Every DAVIS-2017 sequence name (train, val, test-dev, test-challenge)."""
+    return frozenset(json.loads(categories_path().read_text(encoding="utf-8"))["sequence_names"])
+
+
 def category_problems(manifest: Manifest, facts: dict[str, dict[str, str]] | None = None) -> list[str]:
     """Every way a DAVIS entry disagrees with the object categories; [] when none."""
     facts = davis_categories() if facts is None else facts

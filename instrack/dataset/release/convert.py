@@ -62,13 +62,11 @@ def _licence(source: str) -> str | None:
 
 @lru_cache(maxsize=None)
 def guess_source(name: str) -> str | None:
-    from instrack.dataset.davis_facts import davis_categories
-    from instrack.dataset.manifest import load_manifest
+    from instrack.dataset.davis_facts import davis_sequence_names
 
     if VIPSEG_NAME.match(name):
         return "vipseg"
-    davis = set(davis_categories()) | {e.source_sequence for e in load_manifest().entries if e.source == "davis2017"}
-    return "davis2017" if name in davis else None
+    return "davis2017" if name in davis_sequence_names() else None
 
 
 def _write_target(target: FoundTarget, root: Path, sums: dict[str, str]) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def test_manifest_from_release_and_diff(tmp_path, capsys):
     manifest = tmp_path / "m.json"
     code, _, err = run(capsys, "manifest", "from-release", str(out), "--out", str(manifest))
     assert code == 0, err
-    assert f"{VIPSEG_NAME}: the release's target {{'obj_id': [1]}} is not a vipseg id" in err
+    assert f"{VIPSEG_NAME}: the release's target {{'obj_id': [1]}} cannot be read as a vipseg id" in err
     entries = {e["name"]: e for e in json.loads(manifest.read_text())["videos"]}
     assert entries["pigs__2"]["target"] == {"obj_id": 2} and entries["pigs__2"]["source_sequence"] == "pigs"
     assert entries["pigs__2"]["frames"] == {"start": 0, "stop": 16, "step": 5}
@@ -388,3 +388,25 @@ def test_any_meta_expressions_is_read_or_refused_never_crashes(tmp_path_factory,
                 target.mask(frame)
             except Exception as err:  # only DataError may come out, naming a file
                 assert type(err).__name__ == "DataError", err
+
+
+def test_a_release_with_binary_masks_does_not_pretend_to_know_the_davis_id(tmp_path, capsys):
+    """InsTrack's own layout: one binary mask per video, obj_id [1]. Id 1 is the
+    release's, not DAVIS's object 1, so from-release must not write obj_id 1."""
+    release = build_release(tmp_path, "ref-youtube-vos")
+    meta_path = release / "meta_expressions" / "valid" / "meta_expressions.json"
+    meta = json.loads(meta_path.read_text())
+    for expression in meta["videos"]["judo"]["expressions"].values():
+        expression["obj_id"] = [1]
+    meta_path.write_text(json.dumps(meta))
+    for png in (release / "valid" / "Annotations" / "judo").glob("*.png"):
+        ids = read_mask(png)
+        png.write_bytes(_palette_png(np.where(ids == 2, 1, np.where(ids == 255, 255, 0)).astype(np.uint8)))
+    out = tmp_path / "root"
+    assert run(capsys, "import-release", str(release), "--out", str(out), "--quiet")[0] == 0
+    assert read_split(out, "test").videos["judo"].extra["release"]["ids_in_masks"] == [1]
+    code, stdout, err = run(capsys, "manifest", "from-release", str(out))
+    entries = {e["name"]: e for e in json.loads(stdout)["videos"]}
+    assert entries["judo"]["target"] == {"rule": "top-candidate"} and entries["judo"]["release_target"] == {"obj_id": [1]}
+    assert "judo: the release's target {'obj_id': [1]} cannot be read as a davis2017 id" in err
+    assert entries["pigs__2"]["target"] == {"obj_id": 2}  # a palette with other objects: DAVIS's numbering

@@ -5,7 +5,9 @@ authors' selection and `curate` can rebuild a release from raw DAVIS/VIPSeg.
 From a release we know, per video: the source video (its name), the split, the
 frames, and the release's own target reference. That reference is a DAVIS
 object id only when the release numbers objects like the DAVIS annotation set
-(Ref-DAVIS17 does: Annotations_unsupervised); a VIPSeg target is a panoptic
+(Ref-DAVIS17 does: Annotations_unsupervised), which is assumed only when its
+masks hold other objects too (a binary mask of the target alone does not say
+which DAVIS object it is); a VIPSeg target is a panoptic
 value only when the release kept VIPSeg's values (>= 125). Otherwise the entry
 says so (`release_target`) and falls back to the top-candidate rule, and the
 caller is told which entries those are.
@@ -50,6 +52,10 @@ def manifest_from_release(root: str | Path) -> tuple[dict[str, Any], list[str]]:
                 continue
             ids = release.get("obj_id")
             single = ids[0] if isinstance(ids, list) and len(ids) == 1 and isinstance(ids[0], int) else None
+            # A palette holding only the target (a binary mask, as InsTrack's own
+            # layout has) says nothing about the source's numbering of objects.
+            if len(release.get("ids_in_masks", [])) < 2:
+                single = None
             entry: dict[str, Any] = {"name": video.name, "source": source, "source_sequence": sequence}
             if release.get("split"):
                 entry["source_split"] = release["split"]
@@ -60,7 +66,7 @@ def manifest_from_release(root: str | Path) -> tuple[dict[str, Any], list[str]]:
             else:
                 entry["target"] = {"rule": "top-candidate"}
                 entry["release_target"] = {k: v for k, v in release.items() if k in ("obj_id", "anno_id", "folder")}
-                notes.append(f"{video.name}: the release's target {entry['release_target']} is not a {source} id; "
+                notes.append(f"{video.name}: the release's target {entry['release_target']} cannot be read as a {source} id; "
                              f"entry falls back to the top-candidate rule")
             entry["split"] = split
             frames, note = _frame_range(list(video.frames), source)

@@ -122,6 +122,8 @@ def _write_target(target: FoundTarget, root: Path, sums: dict[str, str]) -> dict
         meta["licence"] = _licence(source)
     meta["release"] = {"layout": target.layout, "split": target.source_split, "video": target.source_video,
                        **target.target_ref, **({"extra": target.extra} if target.extra else {})}
+    if target.ids_in_masks is not None:
+        meta["release"]["ids_in_masks"] = sorted(target.ids_in_masks)
     if isinstance(target.extra.get("category"), str):
         meta["category"] = target.extra["category"]
     meta["expressions"] = {

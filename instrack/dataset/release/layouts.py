@@ -62,6 +62,9 @@ class FoundTarget:
     instructions: list[FoundInstruction]
     mask: Callable[[str], np.ndarray | None]  # frame -> uint8 (1 target, 255 void, 0 else), None: absent
     extra: dict[str, Any] = field(default_factory=dict)
+    # Palette layouts: the object ids seen in the masks read so far. Only a palette
+    # with other objects than the target can be the source's own numbering.
+    ids_in_masks: set[int] | None = None
 
 
 @dataclass
@@ -253,13 +256,15 @@ def _read_video(folder, split, source_split, video, entry, mask_dict, where):
             if len(ints) != len(key):
                 raise DataError(f"{where}: obj_id {list(key)} are not palette ids (integers)")
             ref = {"obj_id": ints}
-            mask = _palette_mask(ann_dir, ints)
+            seen: set[int] = set()
+            mask = _palette_mask(ann_dir, ints, seen)
         name = video if len(groups) == 1 else f"{video}__{'-'.join(key)}"
         if not safe_name(name):
             raise DataError(f"{where}: target {list(key)} cannot be part of a folder name")
         targets.append(
             FoundTarget(name, split, layout, source_split, video, ref, list(frames), images, instructions, mask,
-                        {k: v for k, v in entry.items() if k not in ("frames", "expressions")})
+                        {k: v for k, v in entry.items() if k not in ("frames", "expressions")},
+                        seen if layout == REF_YTVOS else None)
         )
     return targets, layout
 
@@ -273,9 +278,10 @@ def _read_png(path: Path) -> np.ndarray:
         raise DataError(f"{path}: {err}") from err
 
 
-def _palette_mask(ann_dir: Path, ids: list[int]) -> Callable[[str], np.ndarray]:
+def _palette_mask(ann_dir: Path, ids: list[int], seen: set[int]) -> Callable[[str], np.ndarray]:
     def mask(frame: str) -> np.ndarray:
         labels = _read_png(ann_dir / f"{frame}.png")
+        seen.update(int(v) for v in np.unique(labels) if v not in (0, VOID))
         out = np.zeros(labels.shape, np.uint8)
         if VOID not in ids:
             out[labels == VOID] = VOID

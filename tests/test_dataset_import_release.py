@@ -410,3 +410,16 @@ def test_a_release_with_binary_masks_does_not_pretend_to_know_the_davis_id(tmp_p
     assert entries["judo"]["target"] == {"rule": "top-candidate"} and entries["judo"]["release_target"] == {"obj_id": [1]}
     assert "judo: the release's target {'obj_id': [1]} cannot be read as a davis2017 id" in err
     assert entries["pigs__2"]["target"] == {"obj_id": 2}  # a palette with other objects: DAVIS's numbering
+
+
+def test_a_tar_member_declaring_an_absurd_size_is_refused(tmp_path, capsys):
+    from instrack.evaluation.submission.zipped import MAX_MEMBER_BYTES
+
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("train/JPEGImages/v/00000.jpg")
+        info.size = MAX_MEMBER_BYTES + 1  # gzip makes it tiny on disk
+        archive.addfile(info, io.BytesIO(bytes(info.size)))
+    code, _, err = run(capsys, "import-release", str(path), "--out", str(tmp_path / "root"))
+    assert code == 2 and f"{path}:train/JPEGImages/v/00000.jpg: declares {MAX_MEMBER_BYTES + 1} bytes" in err
+    assert not (tmp_path / "root").exists()

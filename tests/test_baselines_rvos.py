@@ -164,3 +164,10 @@ def test_a_wrong_flag_fails_like_the_real_script(data: Path, tmp_path: Path) -> 
         rvos.run_baseline("sgmg", data=data, split="test", repo=repo, work=tmp_path / "w", out=tmp_path / "p",
                           checkpoint=_weights(tmp_path), command=command, progress=False)
     assert "unrecognized arguments: --no_such_flag" in (tmp_path / "w/inference.log").read_text()
+
+
+def test_docs_give_each_edit_exactly() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "baselines.md").read_text()
+    for baseline in rvos.BASELINES.values():
+        assert baseline.edit in docs, f"docs/baselines.md lacks {baseline.method}'s edit: {baseline.edit}"
+        assert f"`{baseline.backbone}`" in docs

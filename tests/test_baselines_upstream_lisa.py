@@ -44,7 +44,7 @@ def lisa_imports(root: Path):
     Its top-level names (`model`, `utils`) are removed from sys.modules afterwards."""
     import transformers
 
-    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] in ("model", "utils")}
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] in ("model", "utils", "chat")}
     register_config, register_model = transformers.AutoConfig.register, transformers.AutoModelForCausalLM.register
     # shim: LISA registers its own "llava" config/model type; transformers 5 already has one
     transformers.AutoConfig.register = staticmethod(lambda *a, **k: None)
@@ -58,12 +58,13 @@ def lisa_imports(root: Path):
         import model.LISA as lisa_module  # noqa: F401  (LISA's own package)
         from model.llava import conversation as conversation_lib  # noqa: F401
         from model.llava.mm_utils import tokenizer_image_token  # noqa: F401
+        import chat  # noqa: F401  (LISA's chat.py: its image preprocessing)
 
         yield sys.modules
     finally:
         transformers.AutoConfig.register, transformers.AutoModelForCausalLM.register = register_config, register_model
         sys.path.remove(str(root))
-        for key in [k for k in sys.modules if k.split(".")[0] in ("model", "utils")]:
+        for key in [k for k in sys.modules if k.split(".")[0] in ("model", "utils", "chat")]:
             del sys.modules[key]
         sys.modules.update(saved)
 
@@ -219,8 +220,18 @@ def test_seg_embedding_and_masks_equal_lisa(built) -> None:
     conversation_lib = modules["model.llava.conversation"]
     tokenizer_image_token = modules["model.llava.mm_utils"].tokenizer_image_token
     utils = modules["utils.utils"]
-    images_clip = ours.clip_preprocess(image)[None]
-    sam_pixels, _ = ours.encoder.preprocess(image)
+    # LISA's own preprocessing (chat.py): CLIPImageProcessor from the CLIP folder (in
+    # transformers 4.31, LISA's pin, that class ran on PIL: CLIPImageProcessorPil in 5),
+    # and its ResizeLongestSide + preprocess for SAM
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    images_clip = CLIPImageProcessorPil.from_pretrained(str(built["clip_dir"])).preprocess(
+        image, return_tensors="pt")["pixel_values"]
+    chat = modules["chat"]
+    resized = chat.ResizeLongestSide(ours.preset.sam.image_size).apply_image(image)
+    sam_pixels = chat.preprocess(torch.from_numpy(resized).permute(2, 0, 1).contiguous(),
+                                 img_size=ours.preset.sam.image_size)
+    assert resized.shape[:2] == (geometry.resized_height, geometry.resized_width)
     reaching_sam = []
     prompt_encoder = lisa_model.model.visual_model.prompt_encoder
     original_forward = prompt_encoder.forward

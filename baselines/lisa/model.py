@@ -79,15 +79,24 @@ class LisaStar(nn.Module):
     # ---- the brain: once per video ---------------------------------------------
 
     def clip_preprocess(self, image: np.ndarray) -> torch.Tensor:
-        """CLIPImageProcessor as LISA calls it: shortest side to S (bicubic), centre crop S x S."""
-        x = torch.tensor(np.asarray(image)).to(self.device).permute(2, 0, 1).float()[None] / 255.0
-        h, w = x.shape[-2:]
-        scale = self.clip_size / min(h, w)
-        size = (max(self.clip_size, round(h * scale)), max(self.clip_size, round(w * scale)))
-        x = F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)[0]
-        top, left = (size[0] - self.clip_size) // 2, (size[1] - self.clip_size) // 2
-        x = x[:, top: top + self.clip_size, left: left + self.clip_size]
-        return (x - self.clip_mean) / self.clip_std
+        """LISA's CLIP input: CLIPImageProcessor as transformers 4.31 (LISA's pin) ran it, on PIL:
+        shortest side to S with bicubic resampling on the uint8 image (long side floored),
+        centre crop S x S, rescale by 1/255, normalise."""
+        from PIL import Image
+
+        image = np.asarray(image)
+        h, w = image.shape[:2]
+        size = self.clip_size
+        if h <= w:
+            new_h, new_w = size, int(size * w / h)
+        else:
+            new_h, new_w = int(size * h / w), size
+        resized = np.asarray(Image.fromarray(image).resize((new_w, new_h), resample=Image.BICUBIC))
+        top, left = (new_h - size) // 2, (new_w - size) // 2
+        crop = resized[top: top + size, left: left + size].astype(np.float32) * np.float32(1 / 255)
+        mean = np.asarray(self.preset.llava.image_mean, dtype=np.float32)
+        std = np.asarray(self.preset.llava.image_std, dtype=np.float32)
+        return torch.from_numpy(((crop - mean) / std).transpose(2, 0, 1).copy()).to(self.device)
 
     def _prompt_ids(self, question: str) -> list[int]:
         before = f"{SYSTEM} USER: {IM_START}"
@@ -147,9 +156,22 @@ class LisaStar(nn.Module):
 
     # ---- perception: every frame -------------------------------------------------
 
+    def sam_preprocess(self, image: np.ndarray) -> tuple[torch.Tensor, Geometry]:
+        """LISA's SAM input (its chat.py): ResizeLongestSide.apply_image (a PIL resize of the
+        uint8 frame), then normalise and pad to the encoder's square."""
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        image = np.asarray(image)
+        size = self.preset.sam.image_size
+        resized = ResizeLongestSide(size).apply_image(image)
+        x = torch.from_numpy(resized).to(self.device).permute(2, 0, 1).float()
+        x = (x - self.encoder.pixel_mean) / self.encoder.pixel_std
+        x = F.pad(x, (0, size - resized.shape[1], 0, size - resized.shape[0]))
+        return x, Geometry(image.shape[0], image.shape[1], resized.shape[0], resized.shape[1])
+
     @torch.no_grad()
     def encode(self, image: np.ndarray) -> tuple[torch.Tensor, Geometry]:
-        pixels, geometry = self.encoder.preprocess(image)
+        pixels, geometry = self.sam_preprocess(image)
         return self.encoder(pixels[None]), geometry
 
     @torch.no_grad()

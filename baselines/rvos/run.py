@@ -81,7 +81,7 @@ def run_baseline(name: str, *, data: str | Path, split: str, repo: str | Path, w
     if status != 0:
         raise InsTrackError(f"{baseline.method}: the inference command exited with status {status}; "
                             f"see {log} (if it asserts 202 videos, comment out `{baseline.patch}` in "
-                            f"{repo / baseline.script})")
+                            f"{repo / baseline.script}: cd {repo} && {baseline.edit})")
     try:
         converted = convert_predictions(output, data, split, out, progress=progress)
     except InsTrackError as err:

@@ -171,3 +171,17 @@ def test_docs_give_each_edit_exactly() -> None:
     for baseline in rvos.BASELINES.values():
         assert baseline.edit in docs, f"docs/baselines.md lacks {baseline.method}'s edit: {baseline.edit}"
         assert f"`{baseline.backbone}`" in docs
+
+
+def test_upstream_checkouts_are_opt_in_and_named_when_missing(tmp_path: Path, monkeypatch) -> None:
+    from upstream import ENV, checkout
+
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        checkout("wjn922/ReferFormer")
+    monkeypatch.setenv(ENV, str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="no checkout of wjn922/ReferFormer at .*wjn922/ReferFormer"):
+        checkout("wjn922/ReferFormer")
+    (tmp_path / "wjn922/ReferFormer").mkdir(parents=True)
+    (tmp_path / "wjn922/ReferFormer/inference_ytvos.py").write_text("")
+    assert checkout("wjn922/ReferFormer") == tmp_path / "wjn922/ReferFormer"

@@ -1,7 +1,10 @@
 """A stand-in for the official referring-VOS inference scripts (ReferFormer's
 inference_ytvos.py and its descendants), for the adapter tests.
 
-It accepts their command line (unknown flags ignored), reads the Ref-YouTube-VOS
+It parses the command line strictly, with exactly the flags of the script it stands
+in for (STANDIN_BASELINE=referformer|sgmg|r2vos|onlinerefer; the table is
+rvos_upstream_flags.json, checked against the real parsers by the upstream
+conformance test): an unknown flag exits with status 2 as argparse does. It reads the Ref-YouTube-VOS
 layout the way they do (meta_expressions/{valid,test}, valid/JPEGImages) and
 writes one 0/255 mode-L PNG per frame the way they do, under
 <output_dir>/<STANDIN_LAYOUT>/<video>/<exp_id>/<frame>.png (`valid` for
@@ -9,7 +12,8 @@ ReferFormer, R²-VOS, OnlineRefer; `Annotations` for SgMg).
 
 Its "model": with STANDIN_GT=<InsTrack split folder> it copies the ground truth
 (so a correct export + convert scores exactly 1); without it, a centred box.
-STANDIN_VALUES=1 writes 0/1 instead of 0/255; STANDIN_FAIL=1 exits with 3.
+STANDIN_VALUES=1 writes 0/1 instead of 0/255; STANDIN_FAIL=1 exits with 3;
+STANDIN_WORKER_FAIL=1 prints a traceback and exits 0 (as their scripts do when a worker dies).
 """
 
 import argparse
@@ -21,13 +25,33 @@ import numpy as np
 from PIL import Image
 
 
+def build_parser(baseline: str) -> argparse.ArgumentParser:
+    table = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rvos_upstream_flags.json")
+    if not os.path.isfile(table):  # copied into a fake checkout: the table lives beside the original
+        table = os.environ["STANDIN_FLAGS"]
+    with open(table) as f:
+        flags = json.load(f)["flags"][baseline]
+    parser = argparse.ArgumentParser(f"stand-in for {baseline}")
+    for flag, takes_value in flags.items():
+        if takes_value:
+            parser.add_argument(flag)
+        else:
+            parser.add_argument(flag, action="store_true")
+    parser.set_defaults(split="valid", output_dir="output")
+    return parser
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ytvos_path", required=True)
-    parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--resume")
-    parser.add_argument("--split", default="valid")
-    args, _unknown = parser.parse_known_args()
+    baseline = os.environ.get("STANDIN_BASELINE")
+    if not baseline:  # the fake checkout says which script it fakes
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".standin-baseline")) as f:
+            baseline = f.read().strip()
+    args = build_parser(baseline).parse_args()
+    if not args.ytvos_path:
+        raise SystemExit("stand-in: --ytvos_path is required")
+    if os.environ.get("STANDIN_WORKER_FAIL"):  # a dead multiprocessing worker: traceback, exit 0
+        print("Traceback (most recent call last):\n  File \"x.py\", line 1\nAssertionError", file=sys.stderr)
+        return 0
     if os.environ.get("STANDIN_FAIL"):
         print("stand-in: failing as asked", file=sys.stderr)
         return 3

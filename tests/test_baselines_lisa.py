@@ -142,3 +142,30 @@ def test_unknown_layouts_are_refused(model: LisaStar) -> None:
         convert_lisa_state_dict({"model.something_new.weight": torch.zeros(1)}, where="x")
     with pytest.raises(LisaCheckpointError, match="missing"):
         load_converted(build_lisa("tiny"), {"seg_projection.0.weight": torch.zeros(64, 64)}, "x")
+
+
+def test_clip_input_is_clip_image_processor_on_pil(model: LisaStar) -> None:
+    """LISA's CLIP input is CLIPImageProcessor as transformers 4.31 ran it (PIL);
+    transformers 5 keeps that as CLIPImageProcessorPil: the same pixels."""
+    import numpy as np
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    spec = model.preset.llava
+    processor = CLIPImageProcessorPil(size={"shortest_edge": model.clip_size},
+                                      crop_size={"height": model.clip_size, "width": model.clip_size},
+                                      image_mean=list(spec.image_mean), image_std=list(spec.image_std))
+    rng = np.random.default_rng(3)
+    for shape in [(24, 40, 3), (50, 30, 3), (32, 32, 3)]:
+        image = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        expected = processor.preprocess(image, return_tensors="pt")["pixel_values"][0]
+        torch.testing.assert_close(model.clip_preprocess(image), expected, rtol=0, atol=1e-6)
+
+
+def test_rotary_buffers_must_match_the_config() -> None:
+    from instrack_baselines.lisa.convert import check_rotary
+
+    config = {"hidden_size": 64, "num_attention_heads": 4, "rope_theta": 10000.0}
+    good = 1.0 / (10000 ** (torch.arange(0, 16, 2).float() / 16))
+    check_rotary({"model.layers.0.self_attn.rotary_emb.inv_freq": good}, config, "x")
+    with pytest.raises(LisaCheckpointError, match="rope_theta=500000"):
+        check_rotary({"model.layers.0.self_attn.rotary_emb.inv_freq": good}, {**config, "rope_theta": 500000.0}, "x")

@@ -23,6 +23,7 @@ from instrack_baselines import rvos
 from instrack_baselines.rvos.__main__ import main as rvos_main
 
 STANDIN = Path(__file__).parent / "rvos_standin.py"
+FLAGS = Path(__file__).parent / "rvos_upstream_flags.json"
 LAYOUT = {"referformer": "valid", "sgmg": "Annotations", "r2vos": "valid", "onlinerefer": "valid"}
 
 
@@ -41,6 +42,8 @@ def _checkout(tmp_path: Path, baseline: rvos.RvosBaseline) -> Path:
     repo = tmp_path / f"{baseline.key}-checkout"
     repo.mkdir()
     shutil.copy(STANDIN, repo / baseline.script)
+    shutil.copy(FLAGS, repo / FLAGS.name)
+    (repo / ".standin-baseline").write_text(baseline.key)
     return repo
 
 
@@ -111,6 +114,10 @@ def test_gaps_and_failures_are_named(data: Path, tmp_path: Path, capsys) -> None
         rvos.run_baseline("onlinerefer", data=data, split="test", repo=repo, work=tmp_path / "w",
                           out=tmp_path / "p", checkpoint=_weights(tmp_path), env={"STANDIN_FAIL": "1"},
                           progress=False)
+    with pytest.raises(InsTrackError, match="exited with status 0 but a worker failed \\(AssertionError\\)"):
+        rvos.run_baseline("onlinerefer", data=data, split="test", repo=repo, work=tmp_path / "w0",
+                          out=tmp_path / "p", checkpoint=_weights(tmp_path), env={"STANDIN_WORKER_FAIL": "1"},
+                          progress=False)
     with pytest.raises(UsageError, match="placeholder \\{checkpoint\\}"):
         rvos.run_baseline("onlinerefer", data=data, split="test", repo=repo, work=tmp_path / "w",
                           out=tmp_path / "p", progress=False)
@@ -131,3 +138,50 @@ def test_gaps_and_failures_are_named(data: Path, tmp_path: Path, capsys) -> None
     with pytest.raises(UsageError, match="no inference_ytvos.py"):
         rvos.run_baseline("referformer", data=data, split="test", repo=tmp_path, work=tmp_path / "w",
                           out=tmp_path / "p", progress=False)
+
+
+@pytest.mark.parametrize("key", sorted(rvos.BASELINES))
+def test_default_commands_use_only_the_scripts_flags(key: str) -> None:
+    """Every flag of the default command exists in the upstream script's parser (the
+    table is checked against the real parsers by the upstream conformance test)."""
+    import shlex
+
+    flags = json.loads(FLAGS.read_text())["flags"][key]
+    baseline = rvos.get_baseline(key)
+    words = shlex.split(baseline.command.replace("{", "").replace("}", ""))
+    for i, word in enumerate(words):
+        if word.startswith("--"):
+            assert word in flags, f"{key}: {word} is not a flag of {baseline.script}"
+            takes_value = i + 1 < len(words) and not words[i + 1].startswith("--")
+            assert flags[word] == takes_value, f"{key}: {word} {'takes' if flags[word] else 'takes no'} value"
+
+
+def test_a_wrong_flag_fails_like_the_real_script(data: Path, tmp_path: Path) -> None:
+    baseline = rvos.get_baseline("sgmg")
+    repo = _checkout(tmp_path, baseline)
+    command = baseline.command + " --no_such_flag"
+    with pytest.raises(InsTrackError, match="exited with status 2"):
+        rvos.run_baseline("sgmg", data=data, split="test", repo=repo, work=tmp_path / "w", out=tmp_path / "p",
+                          checkpoint=_weights(tmp_path), command=command, progress=False)
+    assert "unrecognized arguments: --no_such_flag" in (tmp_path / "w/inference.log").read_text()
+
+
+def test_docs_give_each_edit_exactly() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "baselines.md").read_text()
+    for baseline in rvos.BASELINES.values():
+        assert baseline.edit in docs, f"docs/baselines.md lacks {baseline.method}'s edit: {baseline.edit}"
+        assert f"`{baseline.backbone}`" in docs
+
+
+def test_upstream_checkouts_are_opt_in_and_named_when_missing(tmp_path: Path, monkeypatch) -> None:
+    from upstream import ENV, checkout
+
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        checkout("wjn922/ReferFormer")
+    monkeypatch.setenv(ENV, str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="no checkout of wjn922/ReferFormer at .*wjn922/ReferFormer"):
+        checkout("wjn922/ReferFormer")
+    (tmp_path / "wjn922/ReferFormer").mkdir(parents=True)
+    (tmp_path / "wjn922/ReferFormer/inference_ytvos.py").write_text("")
+    assert checkout("wjn922/ReferFormer") == tmp_path / "wjn922/ReferFormer"

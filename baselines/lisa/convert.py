@@ -16,6 +16,9 @@ local copy of openai/clip-vit-large-patch14. Key by key:
     model.visual_model.{image_encoder,prompt_encoder,mask_decoder}.*
                                                  encoder.image_encoder.*, prompt_encoder.*, mask_decoder.*
     model.text_hidden_fcs.0.{0,2}.*              seg_projection.{0,2}.*
+    model.layers.N.self_attn.rotary_emb.inv_freq (dropped: transformers 4.31, LISA's pin,
+                                                 saved this buffer; it is recomputed from
+                                                 config.json and checked against it)
 
 A key that matches no rule is an error (it would mean another LISA variant).
 """
@@ -30,6 +33,9 @@ import torch
 
 from instrack.errors import InsTrackError
 
+#: transformers 4.31 kept each layer's rotary frequencies as a persistent buffer, so
+#: LISA's released folders carry them; later versions compute them from the config
+ROTARY = re.compile(r"^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$")
 CLIP_SKIP = re.compile(r"^(text_model\.|text_projection|visual_projection|logit_scale|vision_model\.embeddings\.position_ids)")
 
 _RULES: tuple[tuple[re.Pattern, str], ...] = (
@@ -55,6 +61,8 @@ def convert_lisa_state_dict(lisa: dict[str, torch.Tensor], clip: dict[str, torch
     out: dict[str, torch.Tensor] = {}
     unknown = []
     for key, value in lisa.items():
+        if ROTARY.match(key):
+            continue
         for pattern, target in _RULES:
             if pattern.match(key):
                 out[pattern.sub(target, key)] = value
@@ -74,6 +82,21 @@ def convert_lisa_state_dict(lisa: dict[str, torch.Tensor], clip: dict[str, torch
         out["llava.model.multi_modal_projector.linear_2.weight"] = torch.eye(width, dtype=linear_1.dtype)
         out["llava.model.multi_modal_projector.linear_2.bias"] = torch.zeros(width, dtype=linear_1.dtype)
     return out
+
+
+def check_rotary(lisa: dict[str, torch.Tensor], config: dict, where: str) -> None:
+    """The saved rotary frequencies must be the ones the config implies (rope_theta,
+    head size); a checkpoint trained with other RoPE scaling would silently differ."""
+    saved = [(k, v) for k, v in lisa.items() if ROTARY.match(k)]
+    if not saved:
+        return
+    head = config["hidden_size"] // config["num_attention_heads"]
+    base = float(config.get("rope_theta", 10000.0))
+    expected = 1.0 / (base ** (torch.arange(0, head, 2, dtype=torch.float64) / head))
+    for key, value in saved:
+        if value.shape != expected.shape or not torch.allclose(value.double(), expected, rtol=1e-3, atol=0):
+            raise LisaCheckpointError(f"{where}: {key} is not the rotary frequency of rope_theta={base:g} and "
+                                      f"head size {head} from config.json (other RoPE scaling is not supported)")
 
 
 def read_state_dict(folder: str | Path, flag: str) -> dict[str, torch.Tensor]:

@@ -1,5 +1,6 @@
-"""LISA (Lai et al., 2023): LLaVA that answers with a [SEG] token, whose last-layer
-hidden state, through a 2-layer projection, prompts SAM's UNMODIFIED mask decoder.
+"""LISA (Lai et al., 2023): LLaVA that answers with a [SEG] token; the last-layer
+hidden state of the token before it (the one that predicts [SEG]), through a
+2-layer projection, prompts SAM's UNMODIFIED mask decoder.
 
 Built from the same parts as TrackGPT (no copies): transformers' LLaVA, SAM's
 frozen encoder with its preprocessing and geometry (trackgpt.perception.encoder),
@@ -78,15 +79,24 @@ class LisaStar(nn.Module):
     # ---- the brain: once per video ---------------------------------------------
 
     def clip_preprocess(self, image: np.ndarray) -> torch.Tensor:
-        """CLIPImageProcessor as LISA calls it: shortest side to S (bicubic), centre crop S x S."""
-        x = torch.tensor(np.asarray(image)).to(self.device).permute(2, 0, 1).float()[None] / 255.0
-        h, w = x.shape[-2:]
-        scale = self.clip_size / min(h, w)
-        size = (max(self.clip_size, round(h * scale)), max(self.clip_size, round(w * scale)))
-        x = F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)[0]
-        top, left = (size[0] - self.clip_size) // 2, (size[1] - self.clip_size) // 2
-        x = x[:, top: top + self.clip_size, left: left + self.clip_size]
-        return (x - self.clip_mean) / self.clip_std
+        """LISA's CLIP input: CLIPImageProcessor as transformers 4.31 (LISA's pin) ran it, on PIL:
+        shortest side to S with bicubic resampling on the uint8 image (long side floored),
+        centre crop S x S, rescale by 1/255, normalise."""
+        from PIL import Image
+
+        image = np.asarray(image)
+        h, w = image.shape[:2]
+        size = self.clip_size
+        if h <= w:
+            new_h, new_w = size, int(size * w / h)
+        else:
+            new_h, new_w = int(size * h / w), size
+        resized = np.asarray(Image.fromarray(image).resize((new_w, new_h), resample=Image.BICUBIC))
+        top, left = (new_h - size) // 2, (new_w - size) // 2
+        crop = resized[top: top + size, left: left + size].astype(np.float32) * np.float32(1 / 255)
+        mean = np.asarray(self.preset.llava.image_mean, dtype=np.float32)
+        std = np.asarray(self.preset.llava.image_std, dtype=np.float32)
+        return torch.from_numpy(((crop - mean) / std).transpose(2, 0, 1).copy()).to(self.device)
 
     def _prompt_ids(self, question: str) -> list[int]:
         before = f"{SYSTEM} USER: {IM_START}"
@@ -119,8 +129,11 @@ class LisaStar(nn.Module):
             ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
         ids, mask = ids.to(self.device), mask.to(self.device)
         hidden = self.llava.model(input_ids=ids, attention_mask=mask, pixel_values=pixels.to(dtype)).last_hidden_state
-        # the LAST [SEG] of each row: the answer's (a question could contain the word too)
-        positions = torch.tensor([len(r) - 1 - r[::-1].index(self.seg_id) for r in rows], device=self.device)
+        # LISA reads the hidden state of the token BEFORE [SEG] (the one that predicts it):
+        # its mask is `input_ids[:, 1:] == seg_token_idx` (model/LISA.py; "we need a one-token
+        # offset", LISA issue #71). The LAST [SEG] of each row: the answer's (a question
+        # could contain the word too).
+        positions = torch.tensor([len(r) - 2 - r[::-1].index(self.seg_id) for r in rows], device=self.device)
         seg = hidden[torch.arange(len(rows), device=self.device), positions]
         return self.seg_projection(seg.to(self.seg_projection[0].weight.dtype)), texts_out
 
@@ -143,9 +156,22 @@ class LisaStar(nn.Module):
 
     # ---- perception: every frame -------------------------------------------------
 
+    def sam_preprocess(self, image: np.ndarray) -> tuple[torch.Tensor, Geometry]:
+        """LISA's SAM input (its chat.py): ResizeLongestSide.apply_image (a PIL resize of the
+        uint8 frame), then normalise and pad to the encoder's square."""
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        image = np.asarray(image)
+        size = self.preset.sam.image_size
+        resized = ResizeLongestSide(size).apply_image(image)
+        x = torch.from_numpy(resized).to(self.device).permute(2, 0, 1).float()
+        x = (x - self.encoder.pixel_mean) / self.encoder.pixel_std
+        x = F.pad(x, (0, size - resized.shape[1], 0, size - resized.shape[0]))
+        return x, Geometry(image.shape[0], image.shape[1], resized.shape[0], resized.shape[1])
+
     @torch.no_grad()
     def encode(self, image: np.ndarray) -> tuple[torch.Tensor, Geometry]:
-        pixels, geometry = self.encoder.preprocess(image)
+        pixels, geometry = self.sam_preprocess(image)
         return self.encoder(pixels[None]), geometry
 
     @torch.no_grad()
@@ -182,6 +208,11 @@ def _llava_config(preset: LisaPreset, lisa_config: dict | None, clip_config: dic
     # (LLaVA-v1 used -200), and 32000 is one of its added tokens.
     spec = replace(spec, vocab_size=vocab, image_token_index=vocab if lisa_config else spec.image_token_index)
     config = spec.to_config()
+    if lisa_config:
+        # LlamaConfig defaults differ from LLaMA-2's (rms_norm_eps 1e-6 vs 1e-5): copy what the checkpoint says
+        for key in ("rms_norm_eps", "rope_theta", "hidden_act", "pad_token_id", "bos_token_id", "eos_token_id"):
+            if lisa_config.get(key) is not None:
+                setattr(config.text_config, key, lisa_config[key])
     config.image_seq_length = (spec.image_size // spec.patch_size) ** 2
     if preset.projector == "linear":
         config.projector_hidden_act = "linear"
@@ -195,7 +226,8 @@ def build_lisa(preset: str | LisaPreset = "tiny", *, lisa: str | Path | None = N
     from transformers import LlavaForConditionalGeneration
 
     from instrack.errors import UsageError
-    from instrack_baselines.lisa.convert import LisaCheckpointError, convert_lisa_state_dict, read_config, read_state_dict
+    from instrack_baselines.lisa.convert import (LisaCheckpointError, check_rotary, convert_lisa_state_dict, read_config,
+                                                 read_state_dict)
     from trackgpt.model import resolve_device, resolve_dtype
     from trackgpt.presets import get_preset as trackgpt_preset
 
@@ -223,7 +255,9 @@ def build_lisa(preset: str | LisaPreset = "tiny", *, lisa: str | Path | None = N
         raise LisaCheckpointError(f"--lisa {lisa}: no usable tokenizer ({err})") from err
     if SEG not in tokenizer.get_vocab():
         raise LisaCheckpointError(f"--lisa {lisa}: the tokenizer has no {SEG} token (not a LISA checkpoint?)")
-    state = convert_lisa_state_dict(read_state_dict(lisa, "--lisa"), read_state_dict(clip, "--clip"), str(lisa))
+    lisa_state = read_state_dict(lisa, "--lisa")
+    check_rotary(lisa_state, lisa_config, f"--lisa {lisa}")
+    state = convert_lisa_state_dict(lisa_state, read_state_dict(clip, "--clip"), str(lisa))
     vocab = state["llava.model.language_model.embed_tokens.weight"].shape[0]
     # Built on the target device in the target dtype (a 7B in float32 on the CPU
     # would take minutes and 28 GB), then the converted weights are copied in.

@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         for b in rvos.BASELINES.values():
-            print(f"{b.key:12s} {b.method:12s} {b.repo_url}\n    {b.command}\n    {b.notes}")
+            print(f"{b.key:12s} {b.method:12s} {b.repo_url}\n    {b.command}\n    edit once: {b.edit}\n    {b.notes}")
         return 0
     if args.action == "export":
         s = rvos.export_ytvos(args.data, args.split, args.out, mode="copy" if args.copy else "link")

@@ -81,6 +81,26 @@ def run_baseline(name: str, *, data: str | Path, split: str, repo: str | Path, w
     if status != 0:
         raise InsTrackError(f"{baseline.method}: the inference command exited with status {status}; "
                             f"see {log} (if it asserts 202 videos, comment out `{baseline.patch}` in "
-                            f"{repo / baseline.script})")
-    converted = convert_predictions(output, data, split, out, progress=progress)
+                            f"{repo / baseline.script}: cd {repo} && {baseline.edit})")
+    try:
+        converted = convert_predictions(output, data, split, out, progress=progress)
+    except InsTrackError as err:
+        # Their scripts run the network in multiprocessing workers: a worker that dies
+        # leaves the exit status at 0 and only a traceback in the log.
+        failure = _worker_failure(log)
+        if failure is None:
+            raise
+        raise InsTrackError(f"{baseline.method}: the inference command exited with status 0 but a worker failed "
+                            f"({failure}); nothing was converted; see {log}") from err
     return RunResult(baseline, exported, line, log, converted)
+
+
+def _worker_failure(log: Path) -> str | None:
+    """The last line of the last traceback in `log`, if any."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    starts = [i for i, text in enumerate(lines) if text.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return None
+    tail = [text for text in lines[starts[-1]:] if text and not text.startswith((" ", "Traceback"))]
+    return tail[0].strip() if tail else "a traceback"
+

@@ -35,6 +35,19 @@ class RvosBaseline:
     #: the assertion to comment out so the script accepts a split other than 202 videos
     patch: str = "assert len(video_list) == 202"
     notes: str = ""
+    #: the upstream commit the conformance test (tests/test_baselines_upstream_rvos.py) passed against
+    tested_commit: str = ""
+    #: the released Ref-YouTube-VOS checkpoint for the default backbone (their README)
+    checkpoint_file: str = ""
+
+    @property
+    def edit(self) -> str:
+        """The one-line shell edit that comments out the 202-video assertion in `script`."""
+        return f"sed -i 's/^\\(\\s*\\)\\({_sed_escape(self.patch)}\\)/\\1pass  # \\2/' {self.script}"
+
+
+def _sed_escape(text: str) -> str:
+    return "".join("\\" + c if c in "[]*.^$/\\" else c for c in text)
 
 
 _REFERFORMER_FLAGS = "--with_box_refine --binary --freeze_text_encoder"
@@ -45,8 +58,10 @@ BASELINES: dict[str, RvosBaseline] = {
         script="inference_ytvos.py",
         command=("{python} inference_ytvos.py " + _REFERFORMER_FLAGS + " --ytvos_path {ytvos} "
                  "--output_dir {output} --resume {checkpoint} --backbone {backbone} --ngpu {ngpu}"),
-        backbone="video_swin_b", setting="offline", year=2022,
+        # upstream's video Swin builder asserts one of video_swin_{t,s,b}_p4w7
+        backbone="video_swin_b_p4w7", setting="offline", year=2022,
         notes="writes <output>/valid/<video>/<exp_id>/<frame>.png",
+        tested_commit="06fc218f5d8f04730f81471a15ed89ea7e4d30d8", checkpoint_file="README Model Zoo, Ref-Youtube-VOS, Video-Swin-B: model",
     ),
     "sgmg": RvosBaseline(
         key="sgmg", method="SgMg", repo_url="https://github.com/bo-miao/SgMg",
@@ -54,8 +69,9 @@ BASELINES: dict[str, RvosBaseline] = {
         command=("{python} inference_ytvos.py " + _REFERFORMER_FLAGS + " --eval --amp --ytvos_path {ytvos} "
                  "--output_dir {output} --resume {checkpoint} --backbone {backbone} --ngpu {ngpu}"),
         backbone="video_swin_b_p4w7", setting="offline", year=2023,
-        notes="writes <output>/Annotations/<video>/<exp_id>/<frame>.png; also needs "
-              "--backbone_pretrained (add it to --command)",
+        notes="writes <output>/Annotations/<video>/<exp_id>/<frame>.png; --backbone_pretrained is "
+              "optional (the checkpoint carries the backbone)",
+        tested_commit="90fd3c476858218b1ed0c21ec28e64e762ca2c84", checkpoint_file="README Model Zoo, Ref-YouTube-VOS, Video-Swin-B: model",
     ),
     "r2vos": RvosBaseline(
         key="r2vos", method="R²-VOS", repo_url="https://github.com/lxa9867/R2VOS",
@@ -65,7 +81,9 @@ BASELINES: dict[str, RvosBaseline] = {
                  "--backbone {backbone} --ngpu {ngpu}"),
         backbone="resnet50", setting="online", year=2023,
         patch="assert len(video_list) == 202 or len(video_list) == 202+305",
-        notes="writes <output>/valid/<video>/<exp_id>/<frame>.png; inference_ytvos_segm.py if it runs out of memory",
+        notes="writes <output>/valid/<video>/<exp_id>/<frame>.png; its inference_ytvos_segm.py (for low "
+              "memory) runs video_len // 5 segments, so a video of fewer than 5 frames gets no masks",
+        tested_commit="88801cfba43cd0ca14f5da024678dd504f6737dc", checkpoint_file="checkpoint.pth (README, ResNet-50)",
     ),
     "onlinerefer": RvosBaseline(
         key="onlinerefer", method="OnlineRefer", repo_url="https://github.com/wudongming97/OnlineRefer",
@@ -73,7 +91,9 @@ BASELINES: dict[str, RvosBaseline] = {
         command=("{python} inference_ytvos_online.py " + _REFERFORMER_FLAGS + " --online --ytvos_path {ytvos} "
                  "--output_dir {output} --resume {checkpoint} --backbone {backbone} --ngpu {ngpu}"),
         backbone="swin_l_p4w7", setting="online", year=2023,
-        notes="writes <output>/valid/<video>/<exp_id>/<frame>.png",
+        notes="writes <output>/valid/<video>/<exp_id>/<frame>.png; models/onlinerefer.py loads RoBERTa from a "
+              "hard-coded path with local_files_only=True: point it at a local roberta-base folder",
+        tested_commit="5f13c5e35dd8231d29c52ad7b2d298471e9edbc8", checkpoint_file="README Model Zoo, Ref-Youtube-VOS, Swin-L: model",
     ),
 }
 

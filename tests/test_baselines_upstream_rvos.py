@@ -29,7 +29,7 @@ from upstream import checkout
 torch = pytest.importorskip("torch")
 
 from instrack.evaluation import validate  # noqa: E402
-from instrack.layout import read_split  # noqa: E402
+from instrack.dataset.layout import read_split  # noqa: E402
 from instrack.masks import read_mask  # noqa: E402
 from instrack.tracking.synthetic import write_synthetic_split  # noqa: E402
 from instrack_baselines import rvos  # noqa: E402

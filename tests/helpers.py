@@ -86,3 +86,18 @@ def need(condition: bool, reason: str) -> None:
     if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
         pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1)")
     pytest.skip(reason)
+
+
+def not_the_sample(tmp: Path) -> Path:
+    """A copy of the bundled sample that does not count as the sample (its
+    meta_expressions.json is re-serialised, so its digest differs): a stand-in
+    for an InsTrack root in tests of what happens to non-sample results."""
+    import shutil
+
+    from instrack.dataset.sample import SPLIT, sample_root
+
+    root = tmp / "instrack-stand-in"
+    shutil.copytree(sample_root(), root)
+    meta = root / SPLIT / "meta_expressions.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text(encoding="utf-8")), indent=1), encoding="utf-8")
+    return root

@@ -45,7 +45,7 @@ def setup(tmp_path):
 
     def enqueue(path: Path, method: str) -> int:
         return queue.enqueue(submitter_id=who.id, method=method, variant="", paper="", link="",
-                             benchmark="instrack", split="test", protocol="instrack", filename=path.name,
+                             benchmark="instrack-sample", split="test", protocol="instrack", filename=path.name,
                              stored_path=str(path), size_bytes=path.stat().st_size, sha256="0" * 64)
 
     return settings, store, queue, enqueue, good, broken

@@ -22,14 +22,13 @@ def _sample_module():
 
 
 def dataset_provenance(dataset: dict[str, Any]) -> str:
-    if dataset.get("provenance"):
-        return str(dataset["provenance"])
+    """The sample's own digest wins over what a (possibly edited) result says."""
     if dataset.get("layout", "instrack") != "instrack":
-        return str(dataset["layout"])
+        return str(dataset.get("provenance") or dataset["layout"])
     sample = _sample_module()
     if sample is not None and sample.is_sample(dataset.get("root"), dataset.get("meta_sha256")):
         return SAMPLE
-    return "instrack"
+    return str(dataset.get("provenance") or "instrack")
 
 
 def label(dataset: dict[str, Any], submission: dict[str, Any]) -> tuple[dict, dict]:

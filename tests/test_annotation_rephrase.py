@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("openai")
-pytest.importorskip("pydantic")
+from helpers import need_extra  # noqa: E402
+
+need_extra("annotation", "openai", "pydantic")
 
 from instrack.cli.main import main as cli_main  # noqa: E402
 from instrack.dataset.layout import read_split, write_meta  # noqa: E402

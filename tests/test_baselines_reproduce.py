@@ -16,6 +16,10 @@ import pytest
 from instrack.cli.main import main
 from instrack.evaluation import evaluate
 from instrack.dataset.sample import example_submission, sample_root
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 from instrack_baselines.paper_tables import normalize
 from instrack_baselines.reproduce import ReproduceConfig, annotator_average, reproduce
 from instrack_leaderboard.store import Store

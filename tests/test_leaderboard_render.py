@@ -12,6 +12,10 @@ import pytest
 from instrack.cli.main import main
 from instrack.evaluation import evaluate
 from instrack.dataset.sample import example_submission, sample_root
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 from instrack_leaderboard import plots
 from instrack_leaderboard.render import render
 from instrack_leaderboard.results import parse_result

@@ -7,6 +7,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 import sqlalchemy as sa
 
 from instrack.cli.main import main

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import need_extra
 from instrack.cli.main import main
 from instrack.dataset.sample import example_submission, sample_root
 
@@ -69,7 +70,7 @@ def test_a_copy_of_the_sample_is_still_the_sample(tmp_path):
 
 
 def test_leaderboard_add_puts_sample_results_on_the_sample_board_only(tmp_path, capsys):
-    pytest.importorskip("sqlalchemy", reason="the [leaderboard] extra is not installed")
+    need_extra("leaderboard", "sqlalchemy")
     from instrack_leaderboard.store import Store
 
     # an old result without the provenance field is still recognised by its digest
@@ -93,7 +94,7 @@ def test_leaderboard_add_puts_sample_results_on_the_sample_board_only(tmp_path, 
 
 
 def test_serve_on_the_sample_scores_into_the_sample_board_and_its_first_page_helps(tmp_path):
-    pytest.importorskip("fastapi", reason="the [leaderboard] extra is not installed")
+    need_extra("leaderboard", "sqlalchemy", "fastapi", "jinja2", "multipart")
     import argparse
 
     from fastapi.testclient import TestClient

@@ -16,7 +16,7 @@ HELP = "run a tracker (trackgpt, a baseline, null, oracle) over a split and writ
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracker", required=True, help="tracker name (see --list) or module:attr")
+    parser.add_argument("--tracker", help="tracker name (see --list) or module:attr (docs/trackers.md)")
     parser.add_argument("--data", type=Path, help="dataset root in the layout of SPEC §1 (default: the bundled sample)")
     parser.add_argument("--split", default="test", help="split folder under --data (default: test)")
     parser.add_argument("--out", type=Path, help="submission folder to write (PRED/<video>/<exp_id>/<frame>.png)")
@@ -57,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
         for name in TRACKERS.names():
             print(name)
         return 0
+    if args.tracker is None:
+        raise UsageError("--tracker is required: a name from `instrack track --list`, or module:attr for "
+                         "your own (docs/trackers.md)")
     if args.out is None:
         raise UsageError("--out is required")
+    on_sample = args.data is None
     if args.data is None:
         try:
             from instrack.dataset.sample import sample_root
@@ -92,4 +96,6 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.frames} unit-frames in {summary.seconds:.1f}s ({rate:.1f}/s) -> {config.out}",
         file=sys.stderr,
     )
+    gt = "" if on_sample else f" --gt {config.data}" + ("" if config.split == "test" else f" --split {config.split}")
+    print(f"next: `instrack evaluate{gt} --pred {config.out}` to score it", file=sys.stderr)
     return 0

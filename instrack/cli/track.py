@@ -84,7 +84,15 @@ def run(args: argparse.Namespace) -> int:
     from instrack.dataset.layout import read_split
 
     read_split(config.data, config.split)
+    # Model trackers can take a minute to import and build: say so before, and how long after.
+    import time
+
+    started = time.monotonic()
+    if args.progress:
+        print(f"{args.tracker}: loading the tracker...", file=sys.stderr, flush=True)
     tracker = TRACKERS.create(args.tracker, **options)
+    if args.progress:
+        print(f"{args.tracker}: loaded in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     try:
         summary = run_tracking(tracker, config)
     finally:

@@ -117,3 +117,14 @@ def test_serve_on_the_sample_scores_into_the_sample_board_and_its_first_page_hel
     assert 'href="?benchmark=instrack-sample&origin=all"' in page  # the sample board is in the selector
     assert "form field <code>file</code>" in page and 'href="/submit"' in page
     assert 'href="?benchmark=instrack&origin=all">InsTrack board</a>' in page
+
+
+def test_plots_say_sample_and_use_percent(tmp_path):
+    from instrack.evaluation import evaluate
+    from instrack.evaluation.plots import ground_truth_label, plot_result
+
+    result = evaluate(sample_root(), example_submission(), workers=1)
+    assert ground_truth_label(result) == "SAMPLE: bundled sample, not InsTrack"
+    paths = plot_result(result, tmp_path)
+    assert [p.name for p in paths] == ["per_video.png", "worst_videos.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)

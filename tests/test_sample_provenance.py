@@ -128,3 +128,11 @@ def test_plots_say_sample_and_use_percent(tmp_path):
     paths = plot_result(result, tmp_path)
     assert [p.name for p in paths] == ["per_video.png", "worst_videos.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+
+
+def test_readme_shows_what_the_first_command_prints(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "pip install -e . && instrack evaluate\n" in readme
+    assert "pip install instrack" not in readme  # not on a registry: install from a clone
+    first = run("evaluate", cwd=tmp_path).stdout.splitlines()[0]
+    assert f"\n{first}\n" in readme

@@ -42,3 +42,12 @@ def test_half_given_paths_are_refused():
 def test_unknown_protocol():
     result = run("evaluate", "--protocol", "nope")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_track_list_needs_no_tracker():
+    result = run("track", "--list")
+    assert result.returncode == 0, result.stderr
+    assert {"null", "oracle"} <= set(result.stdout.split())
+    missing = run("track", "--out", "somewhere")
+    assert missing.returncode == 2 and "--tracker is required" in missing.stderr
+    assert "Traceback" not in missing.stderr

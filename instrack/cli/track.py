@@ -88,10 +88,11 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     started = time.monotonic()
-    if args.progress:
+    known = args.tracker in TRACKERS  # an unknown name is one error line, with no "loading" before it
+    if args.progress and known:
         print(f"{args.tracker}: loading the tracker...", file=sys.stderr, flush=True)
     tracker = TRACKERS.create(args.tracker, **options)
-    if args.progress:
+    if args.progress and known:
         print(f"{args.tracker}: loaded in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     try:
         summary = run_tracking(tracker, config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 HELP = "run a tracker (trackgpt, a baseline, null, oracle) over a split and write a submission"
@@ -48,6 +49,33 @@ _OPTIONS = ("preset", "checkpoint", "llava", "sam", "device", "dtype", "rethinki
             "tau_ratio", "seed")
 
 
+@contextmanager
+def loading(name: str, show: bool, every_s: float = 10.0):
+    """Model trackers can take a minute to import and build: say so at the start,
+    every `every_s` seconds while it lasts, and how long it took."""
+    import threading
+    import time
+
+    if not show:
+        yield
+        return
+    started, done = time.monotonic(), threading.Event()
+    print(f"{name}: loading the tracker...", file=sys.stderr, flush=True)
+
+    def heartbeat() -> None:
+        while not done.wait(every_s):
+            print(f"{name}: still loading ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+    print(f"{name}: loaded in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from instrack.errors import UsageError
     from instrack.tracking import TRACKERS
@@ -84,16 +112,9 @@ def run(args: argparse.Namespace) -> int:
     from instrack.dataset.layout import read_split
 
     read_split(config.data, config.split)
-    # Model trackers can take a minute to import and build: say so before, and how long after.
-    import time
-
-    started = time.monotonic()
-    known = args.tracker in TRACKERS  # an unknown name is one error line, with no "loading" before it
-    if args.progress and known:
-        print(f"{args.tracker}: loading the tracker...", file=sys.stderr, flush=True)
-    tracker = TRACKERS.create(args.tracker, **options)
-    if args.progress and known:
-        print(f"{args.tracker}: loaded in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+    # an unknown name is one error line, with no "loading" before it
+    with loading(args.tracker, args.progress and args.tracker in TRACKERS):
+        tracker = TRACKERS.create(args.tracker, **options)
     try:
         summary = run_tracking(tracker, config)
     finally:
@@ -106,5 +127,9 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     gt = "" if on_sample else f" --gt {config.data}" + ("" if config.split == "test" else f" --split {config.split}")
-    print(f"next: `instrack evaluate{gt} --pred {config.out}` to score it", file=sys.stderr)
+    if config.videos or config.shard.world_size > 1:
+        print("next: when every video (and every rank) is done, "
+              f"`instrack evaluate{gt} --pred {config.out}` scores the whole submission", file=sys.stderr)
+    else:
+        print(f"next: `instrack evaluate{gt} --pred {config.out}` to score it", file=sys.stderr)
     return 0

@@ -136,3 +136,30 @@ def test_readme_shows_what_the_first_command_prints(tmp_path):
     assert "pip install instrack" not in readme  # not on a registry: install from a clone
     first = run("evaluate", cwd=tmp_path).stdout.splitlines()[0]
     assert f"\n{first}\n" in readme
+
+
+def test_worker_never_files_a_sample_score_on_the_instrack_board(tmp_path):
+    """A submission queued for the InsTrack board while the server scores against the
+    sample (a misconfigured or older server): it fails with the reason, nothing stored."""
+    need_extra("leaderboard", "sqlalchemy")
+    from instrack_leaderboard.config import ServerSettings
+    from instrack_leaderboard.executor import LocalExecutor
+    from instrack_leaderboard.queue import Queue
+    from instrack_leaderboard.store import Store
+    from instrack_leaderboard.testing import zip_folder
+    from instrack_leaderboard.worker import Worker
+
+    settings = ServerSettings(db=str(tmp_path / "lb.sqlite"), data_dir=tmp_path, gt_root=sample_root())
+    store = Store(settings.db)
+    queue = Queue(store)
+    who = store.submitter_for_token(store.add_submitter("dana"))
+    upload = zip_folder(example_submission(), tmp_path / "pred.zip")
+    sub = queue.enqueue(submitter_id=who.id, method="Sneaky", variant="", paper="", link="", benchmark="instrack",
+                        split="test", protocol="instrack", filename=upload.name, stored_path=str(upload),
+                        size_bytes=upload.stat().st_size, sha256="0" * 64)
+    worker = Worker(settings, store, LocalExecutor())
+    while worker.run_once():
+        pass
+    final = queue.get(sub)
+    assert final["status"] == "failed" and "goes only to the 'instrack-sample' board" in final["message"]
+    assert "Sneaky" not in [e["method"] for e in store.entries(None)]

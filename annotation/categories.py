@@ -57,6 +57,9 @@ IRREGULAR_PLURALS: dict[str, str] = {
     "cattle": "cattle", "people": "people", "aircraft": "aircraft", "moose": "moose",
 }
 _WORD = re.compile(r"[a-z0-9]+")
+# Words of a multi-word category name that name nothing on their own.
+FUNCTION_WORDS = frozenset({"a", "an", "the", "of", "and", "or", "with", "on", "in", "for", "to", "at", "by",
+                            "from", "other", "thing", "object", "stuff"})
 
 
 def words(text: str) -> list[str]:
@@ -111,6 +114,12 @@ def category_terms(category: str, synonyms: dict[str, tuple[str, ...]] | None = 
     if not name:
         return ()
     base = [name, *table.get(name, ())]
+    # A name of several words is named by each of its content words too, with their
+    # synonyms: for "fiskars scissors", "the scissors" names the target.
+    for phrase in list(base):
+        for word in words(phrase):
+            if len(words(phrase)) > 1 and word not in FUNCTION_WORDS:
+                base += [word, *table.get(word, ())]
     terms: set[str] = set()
     for phrase in base:
         parts = words(phrase)
@@ -123,10 +132,10 @@ def category_terms(category: str, synonyms: dict[str, tuple[str, ...]] | None = 
 
 
 def names_category(text: str, terms: tuple[str, ...]) -> str | None:
-    """The first term that occurs in `text` as whole words, or None."""
+    """The longest term that occurs in `text` as whole words, or None."""
     tokens = words(text)
     padded = " " + " ".join(tokens) + " "
-    for term in terms:
+    for term in sorted(terms, key=lambda t: (-len(t.split()), -len(t), t)):
         if f" {term} " in padded:
             return term
     return None

@@ -37,7 +37,8 @@ class InstructionsReport:
         lines = [
             f"{d['split_path']}",
             f"  videos {d['videos']}: {d['with_seed']} with a seed, {d['skipped']} skipped by annotators, "
-            f"{d['without_seed']} without a seed, {d['complete']} with 5 rephrasings",
+            f"{d['without_seed']} without a seed, {d['complete']} with 5 rephrasings"
+            + (f", {d['over_complete']} with more than 5" if d.get("over_complete") else ""),
             f"  seeds {d['seeds']}, rephrasings {d['rephrasings']} "
             + "(" + ", ".join(f"{k} {v}" for k, v in d["rephrase_status"].items()) + ")",
             f"  words per seed: {_fmt(d['seed_words'])}; per rephrasing: {_fmt(d['rephrase_words'])}",
@@ -65,7 +66,8 @@ def _pct(k: int, n: int) -> str:
 def build_report(root: str | Path, split: str = "test") -> InstructionsReport:
     meta = m.MetaFile(root, split)
     seed_lengths, rephrase_lengths = [], []
-    counts = dict(videos=len(meta.videos), with_seed=0, skipped=0, without_seed=0, complete=0, seeds=0,
+    counts = dict(videos=len(meta.videos), with_seed=0, skipped=0, without_seed=0, complete=0, over_complete=0,
+                  seeds=0,
                   rephrasings=0, seeds_with_category=0, seeds_naming_category=0,
                   rephrasings_with_category=0, rephrasings_naming_category=0)
     status: dict[str, int] = {}
@@ -108,7 +110,10 @@ def build_report(root: str | Path, split: str = "test") -> InstructionsReport:
                                     "why": "needs review: " + "; ".join(exp.get("problems") or [])})
             if term is not None:
                 flagged.append({"video": name, "exp_id": exp_id, "why": f"names the category ({term!r})"})
-        counts["complete"] += n_rephrase >= 5
+        counts["complete"] += n_rephrase == 5
+        if n_rephrase > 5:  # e.g. rephrased twice: check-data refuses such a split
+            counts["over_complete"] += 1
+            flagged.append({"video": name, "exp_id": "*", "why": f"{n_rephrase} rephrasings (more than 5)"})
     data = {
         "split_path": str(meta.path), **counts, "rephrase_status": status, "flags": flags,
         "seed_words": _lengths(seed_lengths), "rephrase_words": _lengths(rephrase_lengths), "flagged": flagged,

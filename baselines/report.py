@@ -34,7 +34,7 @@ def _signed(value: float | None) -> str:
 def to_markdown(report: Reproduction) -> str:
     metrics = report.table.metrics
     heads = ["Row", "Predictions"] + [f"{SHORT[m]} {part}" for m in metrics for part in ("paper", "here", "Δ")]
-    lines = [f"**{report.table.title}: reported vs reproduced** (percent; Δ = here − paper)", "",
+    lines = [f"**{title(report)}: reported vs reproduced** (percent; Δ = here − paper)", "",
              "| " + " | ".join(heads) + " |", "|---|---|" + "---:|" * (3 * len(metrics))]
     for o in report.outcomes:
         label = o.row.label.replace("|", "\\|")
@@ -55,8 +55,29 @@ def to_markdown(report: Reproduction) -> str:
     if missing:
         notes.append(f"No predictions for {len(missing)} row(s); pass `--predictions ROW=PATH` to add them "
                      "(see docs/baselines.md).")
-    notes.append(f"Reproduced rows were stored as `reproduced` in {report.store_url}.")
+    if report.sample:
+        notes.append("SAMPLE: the reproduced numbers were scored on the bundled sample (5 synthetic clips), not on "
+                     "InsTrack; they are a pipeline check and cannot be compared with the paper's numbers.")
+    notes.append(stored_note(report))
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
+
+
+def title(report: Reproduction) -> str:
+    return f"{report.table.title} — SAMPLE (bundled sample, not InsTrack)" if report.sample else report.table.title
+
+
+def stored_note(report: Reproduction) -> str:
+    """Where the reproduced rows went, truthfully."""
+    stored = [o for o in report.outcomes if o.entry_id is not None]
+    if not stored:
+        return "No row was scored, so nothing was stored."
+    if not report.kept:
+        return ("Reproduced rows were not kept: with no --db they went to the embedded in-memory store, which "
+                "forgets them when the command ends (pass --db FILE to keep them).")
+    boards = sorted({o.board for o in stored})
+    ids = ", ".join(f"#{o.entry_id}" for o in stored)
+    return (f"{len(stored)} reproduced row(s) stored in {report.store_url} on the {', '.join(boards)} "
+            f"board{'s' if len(boards) > 1 else ''} (entries {ids}).")
 
 
 def to_csv(report: Reproduction) -> str:
@@ -68,7 +89,7 @@ def to_csv(report: Reproduction) -> str:
     for o in report.outcomes:
         for m in report.table.metrics:
             rep, d = o.row.reported.get(m), delta(o, m)
-            writer.writerow([report.table.name, o.row.label, o.row.benchmark, o.status, o.source,
+            writer.writerow([report.table.name, o.row.label, o.board or o.row.benchmark, o.status, o.source,
                              str(o.row.uses_ground_truth).lower(), m, "" if rep is None else repr(rep),
                              "" if o.metrics is None else repr(o.metrics[m]), "" if d is None else repr(d),
                              o.entry_id or ""])
@@ -102,7 +123,7 @@ def plot_png(report: Reproduction, metric: str = "J&F-Mean") -> bytes:
         if o.metrics is not None:
             ax.barh(y + height / 2, o.metrics[metric] * 100, height, color=ORIGIN_COLOURS["reproduced"],
                     hatch="//" if o.row.uses_ground_truth else None,
-                    label=label("reproduced (here)"))
+                    label=label("reproduced here, on the bundled sample" if report.sample else "reproduced (here)"))
             d = delta(o, metric)
             if d is not None:
                 ax.text(o.metrics[metric] * 100 + 0.8, y + height / 2, f"{d * 100:+.1f}", va="center",
@@ -115,7 +136,7 @@ def plot_png(report: Reproduction, metric: str = "J&F-Mean") -> bytes:
     ax.invert_yaxis()  # the paper's order, top to bottom
     ax.set_xlim(0, 105)
     ax.set_xlabel(f"{SHORT.get(metric, metric)} (%)")
-    ax.set_title(f"{report.table.title}: reported vs reproduced")
+    ax.set_title(f"{title(report)}: reported vs reproduced", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     buf = io.BytesIO()

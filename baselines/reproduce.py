@@ -55,6 +55,8 @@ class RowOutcome:
     source: str = ""
     metrics: dict[str, float] | None = None
     entry_id: int | None = None
+    #: the board the result went to: instrack-sample for rows scored on the bundled sample
+    board: str = ""
 
 
 @dataclass
@@ -63,6 +65,10 @@ class Reproduction:
     outcomes: list[RowOutcome]
     store_url: str
     files: dict[str, Path] = field(default_factory=dict)
+    #: scored on the bundled sample: every title and note says so
+    sample: bool = False
+    #: False when the store is the embedded in-memory one, which forgets everything on exit
+    kept: bool = True
 
 
 def slug(label: str) -> str:
@@ -82,6 +88,17 @@ def _roots(config: ReproduceConfig) -> dict[str, tuple[Path | None, str]]:
     else:
         split = config.split or "test"
     return {"instrack": (Path(data), split), "refer-davis17": (config.davis, "val")}
+
+
+def _is_sample(root_split: tuple[Path | None, str] | None) -> bool:
+    if root_split is None or root_split[0] is None:
+        return False
+    import hashlib
+
+    from instrack.dataset.sample import is_sample
+
+    meta = Path(root_split[0]) / root_split[1] / "meta_expressions.json"
+    return is_sample(root_split[0], hashlib.sha256(meta.read_bytes()).hexdigest() if meta.is_file() else None)
 
 
 def reproduce(config: ReproduceConfig) -> Reproduction:
@@ -121,8 +138,10 @@ def reproduce(config: ReproduceConfig) -> Reproduction:
         outcome.metrics = {k: float(result["metrics"][k]) for k in table.metrics}
         outcome.entry_id = _store(store, row, result, f"instrack reproduce {table.name} ({outcome.status}: "
                                                       f"{outcome.source})")
+        outcome.board = store.entry(outcome.entry_id)["benchmark"]
         outcomes.append(outcome)
-    report = Reproduction(table, outcomes, store.display_url)
+    report = Reproduction(table, outcomes, store.display_url, sample=_is_sample(roots.get("instrack")),
+                          kept=not store.is_embedded)
     from instrack_baselines.report import plot_png, to_csv, to_markdown
 
     report.files = {"table.md": out / "table.md", "table.csv": out / "table.csv", "plot.png": out / "plot.png"}
@@ -219,8 +238,9 @@ def _store(store, row: PaperRow, result: dict, source: str) -> int:
     from instrack_leaderboard.results import parse_result
 
     parsed = parse_result(result, source)
+    # a row scored on the bundled sample goes to the sample board, never beside the paper's numbers
     return store.add_result(parsed, method=row.method, variant=row.variant, origin="reproduced",
-                            benchmark=row.benchmark, year=row.year, setting=row.setting, reasoning=row.reasoning,
+                            benchmark=None if parsed.is_sample else row.benchmark, year=row.year, setting=row.setting, reasoning=row.reasoning,
                             source=source)
 
 

@@ -52,5 +52,5 @@ def require(module: str, extra: str):
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
         raise MissingExtraError(
-            f"this needs the optional package {module!r}: pip install 'instrack[{extra}]'"
+            f"this needs the optional package {module!r}: pip install -e '.[{extra}]' (in your clone of instrack)"
         ) from err

@@ -37,6 +37,13 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def is_sample(self) -> bool:
+        """Scored on the bundled sample (or a copy of it): never an InsTrack result."""
+        from instrack.evaluation.provenance import is_sample_result
+
+        return self.protocol == "instrack" and is_sample_result({"dataset": self.dataset})
+
+    @property
     def dataset_revision(self) -> str:
         d = self.dataset or {}
         for key in ("revision", "meta_sha256", "sha256", "version", "name"):
@@ -119,3 +126,20 @@ def load_result(path: str | Path) -> Result:
 
 def benchmark_for(protocol: str) -> str:
     return PROTOCOL_BENCHMARK.get(protocol, protocol)
+
+
+#: the only board results on the bundled sample may go to
+SAMPLE_BOARD = "instrack-sample"
+
+
+def board_for(result: Result, requested: str | None = None) -> str:
+    """The board a result goes to. Results on the bundled sample go to
+    `instrack-sample` and nowhere else, whichever command stores them, so a
+    sample score is never ranked beside InsTrack numbers."""
+    if result.is_sample:
+        if requested not in (None, SAMPLE_BOARD):
+            raise ResultError(f"this result was scored on the bundled sample ({result.dataset.get('root', '?')}): "
+                              f"it goes only to the {SAMPLE_BOARD!r} board, never to {requested!r}; "
+                              "score on InsTrack (--gt ROOT) for that board")
+        return SAMPLE_BOARD
+    return requested or benchmark_for(result.protocol)

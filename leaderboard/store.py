@@ -18,7 +18,7 @@ from instrack.errors import InsTrackError, UsageError
 from instrack_leaderboard import schema
 from instrack_leaderboard.db import make_engine, resolve_url
 from instrack_leaderboard.migrations import migrate
-from instrack_leaderboard.results import Result, benchmark_for
+from instrack_leaderboard.results import Result, board_for
 
 E = schema.entries
 SORTABLE = {"method", "variant", "origin", "year", "setting", "created_at", *schema.METRIC_COLUMNS.values()}
@@ -73,13 +73,14 @@ class Store:
                    paper: str = "", link: str = "", benchmark: str | None = None, year: int | None = None,
                    setting: str | None = None, reasoning: bool | None = None, source: str = "",
                    conn: sa.Connection | None = None) -> int:
-        """Store an evaluator result as an entry with its units; returns its id."""
+        """Store an evaluator result as an entry with its units; returns its id.
+        A result on the bundled sample goes to the sample board only (board_for)."""
         if origin not in schema.ORIGINS:
             raise UsageError(f"origin {origin!r}: expected one of {', '.join(schema.ORIGINS)}")
         if not method.strip():
             raise UsageError("method: must not be empty")
         row = {
-            "benchmark": benchmark or benchmark_for(result.protocol), "split": result.split,
+            "benchmark": board_for(result, benchmark), "split": result.split,
             "method": method.strip(), "variant": variant.strip(), "year": year, "setting": setting,
             "reasoning": reasoning, "paper": paper, "link": link, "origin": origin, "source": source,
             "protocol": result.protocol, "dataset_revision": result.dataset_revision,

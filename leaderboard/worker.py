@@ -131,7 +131,10 @@ class Worker:
             except ResultError as err:
                 self.queue.finish(sub["id"], self.name, "failed", f"the evaluator's result is malformed: {err}")
                 return
-            self.queue.finish_scored(sub, self.name, result)
+            try:
+                self.queue.finish_scored(sub, self.name, result)
+            except ResultError as err:  # e.g. a sample result queued for an InsTrack board: never stored there
+                self.queue.finish(sub["id"], self.name, "failed", str(err))
         elif outcome["status"] == "rejected":
             problems = [{"where": shown(p["where"]), "reason": shown(p["reason"])} for p in outcome["problems"]]
             self.queue.finish(sub["id"], self.name, "rejected", outcome["message"], problems)

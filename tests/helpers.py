@@ -74,6 +74,22 @@ def moving_square(n_frames: int, height: int = 60, width: int = 80, size: int = 
     return labels
 
 
+def need_extra(extra: str, *modules: str) -> None:
+    """Skip the calling test module (or test) when a package of an extra is missing,
+    saying which and how to install it. In CI (INSTRACK_REQUIRE_SERVERS=1) the
+    skip fails the run (conftest.py), so a broken extra cannot pass as a skip."""
+    import importlib
+
+    import pytest
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            pytest.skip(f"the [{extra}] extra is not installed (import {module}: {err}); "
+                        f"pip install -e '.[{extra},test]'", allow_module_level=True)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip a test whose server or browser is missing, with the reason; in CI
     (INSTRACK_REQUIRE_SERVERS=1, set by .ci/run) fail instead."""
@@ -86,3 +102,18 @@ def need(condition: bool, reason: str) -> None:
     if os.environ.get("INSTRACK_REQUIRE_SERVERS") == "1":
         pytest.fail(f"{reason} (INSTRACK_REQUIRE_SERVERS=1)")
     pytest.skip(reason)
+
+
+def not_the_sample(tmp: Path) -> Path:
+    """A copy of the bundled sample that does not count as the sample (its
+    meta_expressions.json is re-serialised, so its digest differs): a stand-in
+    for an InsTrack root in tests of what happens to non-sample results."""
+    import shutil
+
+    from instrack.dataset.sample import SPLIT, sample_root
+
+    root = tmp / "instrack-stand-in"
+    shutil.copytree(sample_root(), root)
+    meta = root / SPLIT / "meta_expressions.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text(encoding="utf-8")), indent=1), encoding="utf-8")
+    return root

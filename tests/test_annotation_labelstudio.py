@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import need
+from helpers import need, need_extra
 from instrack.cli.main import main as cli_main
 from instrack.dataset.layout import read_split, write_meta
 from instrack.masks import write_mask
@@ -55,7 +55,7 @@ def files_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, files_root):
-    pytest.importorskip("label_studio_sdk")
+    need_extra("annotation", "label_studio_sdk")
     from instrack_annotation.server import LabelStudioServer, default_executable
 
     executable = default_executable(REPO)
@@ -244,7 +244,7 @@ def test_review_project_writes_decisions_back(server, files_root, capsys):
 
 
 def test_unreachable_server_is_one_line(tmp_path, capsys):
-    pytest.importorskip("label_studio_sdk")
+    need_extra("annotation", "label_studio_sdk")
     root = make_root(tmp_path / "root", n_videos=1, n_frames=2)
     code = cli_main(["annotate", "export", str(root), "--url", "http://127.0.0.1:9", "--token", "x" * 40])
     err = capsys.readouterr().err

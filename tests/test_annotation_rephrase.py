@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("openai")
-pytest.importorskip("pydantic")
+from helpers import need_extra  # noqa: E402
+
+need_extra("annotation", "openai", "pydantic")
 
 from instrack.cli.main import main as cli_main  # noqa: E402
 from instrack.dataset.layout import read_split, write_meta  # noqa: E402
@@ -520,3 +521,89 @@ def test_concurrent_writer_is_refused_not_overwritten(tmp_path):
     assert on_disk["videos"][video]["note"] == "from the first command"
     first.videos[video]["note"] = "the first command again"
     first.save()  # its own earlier write does not count as someone else's
+
+
+# -- issue 15: what a first run on real data meets -------------------------------------
+
+
+def test_cut_off_body_fails_that_seed_only_and_finished_seeds_are_saved(tmp_path, capsys):
+    """A server that cuts one answer's HTTP body short: that seed is reported as
+    failed, one line, no traceback; every other seed is written."""
+    root = make_root(tmp_path)
+    with LocalOpenAI() as server:
+        cut = lambda body: (200, json.dumps(completion(json.dumps({"rephrasings": GOOD})))[:70])  # noqa: E731
+        server.script = [cut] * 3  # the first seed's request, and both retries of it
+        code, out, err = cli(["rephrase", str(root), "--model", "m", "--base-url", server.url, "--max-retries", "0",
+                              "--concurrency", "1", "--backoff", "0.01", "--no-progress"], capsys)
+    assert code == 2, err
+    assert "Traceback" not in err and "JSONDecodeError" not in err and err.count("\n") == 1
+    assert "1 seeds failed (first: v0:" in err and "not valid JSON" in err
+    assert rephrasings(root, "v0") == {}
+    assert all(len(rephrasings(root, v)) == 5 for v in ("v1", "v2", "v3"))
+
+
+def test_existing_rephrasings_without_a_seed_link_are_not_doubled(tmp_path, capsys):
+    """The bundled sample's layout: rephrasings with kind 'rephrase' and no 'seed'."""
+    import shutil
+
+    from instrack.dataset.sample import sample_root
+
+    root = shutil.copytree(sample_root(), tmp_path / "sample")
+    before = json.loads((root / "test" / "meta_expressions.json").read_text())
+    with LocalOpenAI() as server:
+        code, out, err = cli(["rephrase", str(root), "--model", "m", "--base-url", server.url, "--no-progress"],
+                             capsys)
+        assert code == 0, err
+        assert server.chat_bodies == []  # nothing asked, nothing added
+        assert "5 videos already have their rephrasings" in out and "--replace" in out
+        assert json.loads((root / "test" / "meta_expressions.json").read_text()) == before
+        assert cli_main(["check-data", str(root)]) == 0
+
+        # told to replace them: the five are regenerated, linked to their seed, never six or ten
+        code, out, err = cli(["rephrase", str(root), "--model", "m", "--base-url", server.url, "--no-progress",
+                              "--replace"], capsys)
+        assert code == 0, err
+    video = next(iter(before["videos"]))
+    got = rephrasings(root, video)
+    assert len(got) == 5 and {e["seed"] for e in got.values()} == {"0"}
+    assert [e["exp"] for e in got.values()] == GOOD
+    code, out, err = cli(["instructions", "report", str(root), "--out", str(tmp_path / "rep")], capsys)
+    assert code == 0, err
+    assert "seeds 5, rephrasings 25" in out and "5 with 5 rephrasings" in out
+
+
+def test_instructions_report_counts_unlinked_rephrasings(tmp_path, capsys):
+    import shutil
+
+    from instrack.dataset.sample import sample_root
+
+    root = shutil.copytree(sample_root(), tmp_path / "sample")
+    code, out, err = cli(["instructions", "report", str(root), "--out", str(tmp_path / "rep")], capsys)
+    assert code == 0, err
+    assert "seeds 5, rephrasings 25" in out and "5 with 5 rephrasings" in out
+    # a doubled split (what an older rephrase did to the sample) is counted as such
+    meta_path = root / "test" / "meta_expressions.json"
+    meta = json.loads(meta_path.read_text())
+    video = next(iter(meta["videos"].values()))
+    extra = {str(100 + k): dict(e) for k, e in enumerate(v for v in video["expressions"].values()
+                                                         if v["kind"] == "rephrase")}
+    video["expressions"].update(extra)
+    meta_path.write_text(json.dumps(meta))
+    code, out, err = cli(["instructions", "report", str(root), "--out", str(tmp_path / "rep2")], capsys)
+    assert "rephrasings 30" in out and "4 with 5 rephrasings, 1 with more than 5" in out
+    assert "10 rephrasings (more than 5)" in out
+
+
+def test_each_content_word_of_a_multi_word_category_is_refused():
+    terms = category_terms("fiskars scissors")
+    assert names_category("Hand me the scissors on the desk", terms) == "scissors"
+    assert names_category("Which Fiskars is the sharpest?", terms) == "fiskars"
+    assert names_category("Which tool cuts paper best?", terms) is None
+    # synonyms of each word count too, and words like 'of' are not content words
+    terms = category_terms("bottle of water")
+    assert "of" not in terms and names_category("Which of them would you drink?", terms) is None
+    assert names_category("What is the most refreshing thing here?", terms) is None
+    assert names_category("Pick the bottle up", terms) == "bottle"
+    verdicts = check_candidates("Which tool would a tailor reach for?", ["Follow the scissors as they move"],
+                                kept=[], terms=category_terms("fiskars scissors"), config=CheckConfig())
+    assert verdicts[0].passed["category"] is False

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "transformers", "peft")
+import torch  # noqa: E402
 
 from torch import nn  # noqa: E402
 

@@ -16,6 +16,10 @@ import pytest
 from instrack.cli.main import main
 from instrack.evaluation import evaluate
 from instrack.dataset.sample import example_submission, sample_root
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 from instrack_baselines.paper_tables import normalize
 from instrack_baselines.reproduce import ReproduceConfig, annotator_average, reproduce
 from instrack_leaderboard.store import Store
@@ -89,12 +93,26 @@ def test_expected_rows_and_values(reproduced) -> None:
         jf["First-frame GT repeated (sanity, uses ground truth)"]["reproduced"])
     assert (out / "plot.png").read_bytes().startswith(b"\x89PNG")
     assert (out / "results" / "onlinerefer.json").is_file()
-    # stored as reproduced, next to the reported rows, with per-unit results
-    entries = Store(str(db)).entries("instrack", origins=("reproduced",))
+    # scored on the bundled sample: stored as reproduced on the sample board only, never beside the
+    # paper's InsTrack rows, and every output says so
+    assert Store(str(db)).entries("instrack", origins=("reproduced",)) == []
+    assert {jf[k]["benchmark"] for k in jf if status[k] != "missing"} == {"instrack-sample"}
+    md = (out / "table.md").read_text()
+    assert md.startswith("**InsTrack (TrackGPT paper, Table 2) — SAMPLE (bundled sample, not InsTrack)")
+    assert f"5 reproduced row(s) stored in sqlite:///{db} on the instrack-sample board" in md
+    entries = Store(str(db)).entries("instrack-sample", origins=("reproduced",))
     assert sorted(e["method"] for e in entries) == sorted(
         ["OnlineRefer", "ReferFormer", "Empty masks (sanity)", "Full-frame masks (sanity)",
          "First-frame GT repeated (sanity, uses ground truth)"])
     assert all(Store(str(db)).units(e["id"]) for e in entries)
+
+
+def test_without_db_it_says_nothing_was_kept(tmp_path: Path, capsys) -> None:
+    assert main(["reproduce", "table2", "--out", str(tmp_path), "--workers", "1", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "stored in" not in captured.out + captured.err
+    assert "Reproduced rows were not kept: with no --db" in captured.out
+    assert "on the bundled sample (not InsTrack)" in captured.err
 
 
 def test_user_errors_are_one_line(tmp_path: Path, capsys) -> None:

@@ -42,3 +42,27 @@ def test_half_given_paths_are_refused():
 def test_unknown_protocol():
     result = run("evaluate", "--protocol", "nope")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_track_list_needs_no_tracker():
+    result = run("track", "--list")
+    assert result.returncode == 0, result.stderr
+    assert {"null", "oracle"} <= set(result.stdout.split())
+    missing = run("track", "--out", "somewhere")
+    assert missing.returncode == 2 and "--tracker is required" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_a_slow_tracker_load_shows_progress(capsys):
+    import time
+
+    from instrack.cli.track import loading
+
+    with loading("slow", True, every_s=0.05):
+        time.sleep(0.18)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "slow: loading the tracker..." and err[-1].startswith("slow: loaded in 0.")
+    assert any(line.startswith("slow: still loading (") for line in err[1:-1])
+    with loading("quiet", False):
+        pass
+    assert capsys.readouterr().err == ""

@@ -19,6 +19,7 @@ from instrack.dataset.integrity import check_root
 from instrack.dataset.layout import read_split
 from instrack.dataset.manifest import load_manifest
 from instrack.masks import read_mask
+from helpers import need_extra
 from test_dataset_fakes import PERSON_A, PERSON_B, make_davis, make_instructions, make_manifest, make_vipseg
 
 NAMES = ["pigs", "dogs-scale", "12_fakeVidA1", "907_fakeVidB2"]
@@ -215,7 +216,8 @@ def test_check_data_catches_bad_values_and_stray_files(damaged, capsys):
 
 
 def test_hf_round_trip_is_byte_identical(curated, tmp_path, monkeypatch):
-    datasets = pytest.importorskip("datasets")
+    need_extra("data", "datasets", "pyarrow")
+    import datasets
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
@@ -245,7 +247,7 @@ def test_hf_round_trip_is_byte_identical(curated, tmp_path, monkeypatch):
 
 
 def test_import_hf_refuses_a_tampered_export(curated, tmp_path, capsys):
-    pytest.importorskip("pyarrow")
+    need_extra("data", "pyarrow")
     export = tmp_path / "export"
     assert main(["export-hf", str(curated), str(export), "--quiet"]) == 0
     sums = export / "layout" / "SHA256SUMS"
@@ -256,7 +258,7 @@ def test_import_hf_refuses_a_tampered_export(curated, tmp_path, capsys):
 
 
 def test_load_gives_the_same_units_from_both_forms(curated, tmp_path):
-    pytest.importorskip("pyarrow")
+    need_extra("data", "pyarrow")
     import instrack
 
     export = tmp_path / "export"

@@ -71,7 +71,7 @@ def test_load_without_arguments_gives_the_sample():
     data = instrack.load()
     assert len(data) == 30
     unit = data[0]
-    assert unit.kind == "seed" and unit.instruction.endswith("?")
+    assert unit.kind == "seed" and unit.text.endswith("?") and str(unit.instruction) == unit.text
     assert unit.frames[0].shape == (unit.video.height, unit.video.width, 3)
     assert unit.masks[0].dtype == np.uint8
     assert data[1]._pixels is unit._pixels  # the next instruction of the video reuses its pixels

@@ -9,6 +9,10 @@ import shutil
 import pytest
 
 from instrack.dataset.sample import example_submission
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 from browser import ARTIFACTS
 from instrack_leaderboard.testing import ServeProcess, free_port, zip_folder
 

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 from instrack_leaderboard.reported import TABLE1, TABLE2, reported_rows
 from instrack_leaderboard.store import Store
 from instrack_leaderboard.tables import build_table

@@ -10,6 +10,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 import httpx
 import pytest
 

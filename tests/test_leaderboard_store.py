@@ -7,6 +7,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 import sqlalchemy as sa
 
 from instrack.cli.main import main
@@ -36,8 +40,12 @@ def store_url(request, tmp_path) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample_result() -> dict:
-    return evaluate(sample_root(), example_submission(), workers=1)
+def sample_result(tmp_path_factory) -> dict:
+    """A result on an InsTrack-layout root that is not the bundled sample (whose results
+    go to their own board: test_sample_provenance)."""
+    from helpers import not_the_sample
+
+    return evaluate(not_the_sample(tmp_path_factory.mktemp("gt")), example_submission(), workers=1)
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2")
+
 import yaml
 
 from instrack.evaluation import evaluate
@@ -45,7 +49,7 @@ def setup(tmp_path):
 
     def enqueue(path: Path, method: str) -> int:
         return queue.enqueue(submitter_id=who.id, method=method, variant="", paper="", link="",
-                             benchmark="instrack", split="test", protocol="instrack", filename=path.name,
+                             benchmark="instrack-sample", split="test", protocol="instrack", filename=path.name,
                              stored_path=str(path), size_bytes=path.stat().st_size, sha256="0" * 64)
 
     return settings, store, queue, enqueue, good, broken
@@ -89,7 +93,8 @@ def test_crashed_evaluation_is_retried_then_failed(setup):
 
 
 def test_dask_executor_on_a_local_cluster(setup, expected):
-    distributed = pytest.importorskip("distributed")
+    need_extra("leaderboard", "distributed")
+    import distributed
     settings, store, queue, enqueue, good, broken = setup
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None, protocol="tcp") as cluster:

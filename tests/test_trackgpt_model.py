@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
-pytest.importorskip("transformers")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "transformers", "peft")
+import torch  # noqa: E402
 
 from instrack.tracking.synthetic import make_frames  # noqa: E402
 from trackgpt.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402

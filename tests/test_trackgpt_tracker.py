@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
-pytest.importorskip("transformers")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "transformers", "peft")
+import torch  # noqa: E402
 
 from instrack.cli.main import main  # noqa: E402
 from instrack.dataset.layout import read_split  # noqa: E402
@@ -117,12 +118,15 @@ def test_track_and_evaluate_the_sample_with_the_tiny_preset(tmp_path: Path, caps
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "skipped 6 already complete" in err
-    pytest.importorskip("instrack.cli.evaluate")
+    # random weights are announced on every run, and recorded in every report
+    assert err.count("trackgpt: preset tiny with RANDOM weights (llava, sam, checkpoint") == 2
     assert main(["evaluate", "--gt", str(root), "--pred", str(out), "--json", str(tmp_path / "r.json")]) == 0
     result = json.loads((tmp_path / "r.json").read_text())
     assert 0.0 <= result["metrics"]["J&F-Mean"] <= 1.0
     rec = json.loads(next(report.rglob("*.json")).read_text())
     assert rec["reasoned_frames"][0] == 0 and rec["tracker"]["preset"] == "tiny"
+    assert rec["tracker"]["random_weights"] == ["llava", "sam", "checkpoint"]
+    assert rec["tracker"]["checkpoint"] is None and rec["tracker"]["seed"] == 0
     assert all(0.0 <= s <= 1.0 for s in rec["scores"])
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
-pytest.importorskip("transformers")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "transformers", "peft")
+import torch  # noqa: E402
 
 from instrack.cli.main import main  # noqa: E402
 from instrack.dataset.layout import read_split, write_meta  # noqa: E402

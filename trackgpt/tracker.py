@@ -60,14 +60,17 @@ class _UnitState:
 class TrackGPTTracker(Tracker):
     name = "trackgpt"
 
-    def __init__(self, model, config: TrackingConfig = TrackingConfig()):
+    def __init__(self, model, config: TrackingConfig = TrackingConfig(), weights: dict[str, Any] | None = None):
         self.model = model.eval()
         self.config = config
+        #: where the weights came from (build_tracker): llava, sam, checkpoint paths or None,
+        #: and random_weights, the parts left randomly initialised
+        self.weights = weights or {}
         #: frame indices at which the brain ran, per (video, exp_id): frame 0 and rethinks
         self.brain_frames: dict[tuple[str, str], list[int]] = {}
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "preset": self.model.preset.name, **asdict(self.config)}
+        return {**super().describe(), "preset": self.model.preset.name, **self.weights, **asdict(self.config)}
 
     def track(self, video: Video, units: Sequence[Unit]) -> Iterator[FrameOutput]:
         import torch
@@ -142,5 +145,22 @@ def build_tracker(
         # Random full-size weights only make sense for timing (benchmarks/trackgpt.py).
         raise UsageError(f"--preset {preset.name} needs --llava and --sam (local weights), and --checkpoint "
                          "for trained TrackGPT weights")
+    weights = weights_record(llava, sam, checkpoint, seed)
+    if weights["random_weights"]:
+        import sys
+
+        print(f"trackgpt: preset {preset.name} with RANDOM weights ({', '.join(weights['random_weights'])}: "
+              "no --llava/--sam/--checkpoint): its masks check the plumbing and are not a result; "
+              "this is recorded in --report", file=sys.stderr)
     model = build_model(preset, llava=llava, sam=sam, checkpoint=checkpoint, device=device, dtype=dtype, seed=seed)
-    return TrackGPTTracker(model, config)
+    return TrackGPTTracker(model, config, weights)
+
+
+def weights_record(llava, sam, checkpoint, seed: int) -> dict[str, Any]:
+    """What the weights are, for --report: files given, and the parts left random
+    (a TrackGPT checkpoint holds the trained parts; without one they are random)."""
+    random_parts = [name for name, path in (("llava", llava), ("sam", sam), ("checkpoint", checkpoint))
+                    if path is None]
+    return {"llava": None if llava is None else str(llava), "sam": None if sam is None else str(sam),
+            "checkpoint": None if checkpoint is None else str(checkpoint),
+            "random_weights": random_parts, "seed": seed if random_parts else None}

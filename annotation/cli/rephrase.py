@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="first backoff delay in seconds, doubled per retry (default: 1)")
     run.add_argument("--redo-review", action="store_true",
                      help="regenerate rephrasings an earlier run left for review")
+    run.add_argument("--replace", action="store_true",
+                     help="regenerate the rephrasings videos already have (by default they are left as they are, "
+                          "never added to)")
     run.add_argument("--cache", type=Path, metavar="DIR", help="call cache (default: ROOT/.annotation/llm-cache)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     checks = parser.add_argument_group("checks")
@@ -91,9 +94,15 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         batch=args.batch,
         redo_review=args.redo_review,
+        replace=args.replace,
     )
     report = rephrase_split(args.root, args.split, model, options, judge=judge, progress=args.progress)
     print(report.summary())
+    if report.already_done and not args.replace:
+        print(f"{report.already_done} videos already have their rephrasings: left as they are "
+              "(--replace regenerates them)")
+    elif report.replaced:
+        print(f"{report.replaced} videos had their rephrasings replaced")
     if report.without_category:
         print(f"warning: {report.without_category} videos have no \"category\" in their meta entry: "
               "the category check was skipped for them", file=sys.stderr)

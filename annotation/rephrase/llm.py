@@ -168,9 +168,8 @@ class ChatModel:
             return hit
         key = self.key(body)
         for bad in range(self.config.max_malformed + 1):
-            completion = self._send(body)
             try:
-                return self._store(key, body, completion, schema)
+                return self._store(key, body, self._send(body), schema)
             except MalformedResponse as err:
                 self.stats.add("malformed")
                 if bad == self.config.max_malformed:
@@ -205,6 +204,9 @@ class ChatModel:
             try:
                 completion = self._client.chat.completions.create(**body)
                 return completion.model_dump()
+            except (json.JSONDecodeError, openai.APIResponseValidationError) as err:
+                # a body cut off or garbled on the way: as bad as an answer off the schema
+                raise MalformedResponse(f"the server's answer is not valid JSON ({str(err).splitlines()[0]})") from err
             except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as err:
                 # InternalServerError is every status >= 500; APIConnectionError includes timeouts.
                 if attempt == self.config.max_retries:

@@ -34,6 +34,8 @@ class RephraseOptions:
     judge: ask a second call whether each candidate keeps the target and stays implicit.
     concurrency: seeds in flight at once (direct calls). batch: use the Batch API instead.
     redo_review: regenerate rephrasings left as needs_review by an earlier run.
+    replace: drop a video's existing rephrasings (also those without a `seed` link,
+    as the bundled sample has) and write five new ones.
     flush_s: how often finished seeds are written to meta_expressions.json."""
 
     max_attempts: int = 3
@@ -44,6 +46,8 @@ class RephraseOptions:
     batch: bool = False
     redo_review: bool = False
     flush_s: float = 5.0
+    #: regenerate the rephrasings a video already has (never added to otherwise)
+    replace: bool = False
 
 
 @dataclass
@@ -163,6 +167,9 @@ class SeedJob:
 class RunReport:
     seeds: int = 0
     already_done: int = 0
+    #: of already_done: videos whose rephrasings came without a `seed` link (from elsewhere)
+    unlinked: int = 0
+    replaced: int = 0
     without_seed: int = 0
     without_category: int = 0
     completed: int = 0
@@ -196,7 +203,22 @@ def plan(meta: m.MetaFile, options: RephraseOptions, report: RunReport) -> list[
         if category is None:
             report.without_category += 1
         remove, kept, waiting = [], [], 0
+        # Rephrasings without a `seed` link (made elsewhere, as the bundled sample's are)
+        # belong to the video's only seed: they are never added to, only replaced.
+        unlinked = [exp_id for exp_id, exp in m.expressions(video).items()
+                    if exp.get("kind") == REPHRASE and "seed" not in exp] if len(list(m.seeds(video))) == 1 else []
+        if unlinked and not options.replace:
+            report.already_done += 1
+            report.unlinked += 1
+            continue
+        if options.replace:
+            linked = list(m.rephrasings_of(video, seed_id))
+            if unlinked or linked:
+                report.replaced += 1
+            remove = unlinked + linked
         for exp_id, exp in m.rephrasings_of(video, seed_id).items():
+            if exp_id in remove:
+                continue
             provenance = exp.get("provenance") or {}
             stale = provenance.get("seed_sha256") not in (None, seed_hash)
             status = exp.get("status", m.ACCEPTED)
@@ -345,12 +367,26 @@ def _run_direct(jobs, model, judge, options, writer: _Writer) -> None:
         writer.finished(job)
     todo = [j for j in jobs if j.state != "done"]
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="rephrase")
+    error: BaseException | None = None
     try:
         futures = {pool.submit(_drive, job, model, judge, options, stop) for job in todo}
         while futures:
             finished, futures = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
-                writer.finished(future.result())  # re-raises LLMRefused
+                if future.cancelled():
+                    continue
+                try:
+                    job = future.result()
+                except Exception as err:  # LLMRefused, or a bug: stop, but keep what finished
+                    error = error or err
+                    stop.set()
+                    continue
+                if error is None or job.state == "done":
+                    writer.finished(job)
+            if error is not None:
+                futures = {f for f in futures if not f.cancel()}
+        if error is not None:
+            raise error
     finally:
         stop.set()  # workers stop after their call in flight; that call is cached
         pool.shutdown(wait=True, cancel_futures=True)

@@ -88,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     report = reproduce(config)
     sys.stdout.write(config.out.joinpath("table.md").read_text(encoding="utf-8"))
     done = sum(1 for o in report.outcomes if o.metrics is not None)
-    print(f"{args.table}: {done} of {len(report.outcomes)} rows reproduced; wrote "
-          f"{', '.join(str(p) for p in report.files.values())}", file=sys.stderr)
+    from instrack_baselines.report import stored_note
+
+    sample = " on the bundled sample (not InsTrack)" if report.sample else ""
+    print(f"{args.table}: {done} of {len(report.outcomes)} rows reproduced{sample}; wrote "
+          f"{', '.join(str(p) for p in report.files.values())}. {stored_note(report)}", file=sys.stderr)
     return 0

@@ -25,7 +25,8 @@ def at_least(minimum: int):
 
 
 def add_gt_pred_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", metavar="ROOT", help="ground-truth root (default: the bundled sample)")
+    parser.add_argument("--gt", metavar="ROOT", help="ground-truth root (default: the bundled sample; "
+                        "results on it are labelled 'sample')")
     parser.add_argument("--pred", metavar="PRED", help="submission: folder, .zip or RLE .json "
                         "(default: the bundled example submission)")
     parser.add_argument("--split", help="split (instrack: default test) or DAVIS subset (default val)")
@@ -34,16 +35,17 @@ def add_gt_pred_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_gt_pred(args: argparse.Namespace) -> tuple[str, str]:
-    """Both paths, or neither (then the bundled sample and its example submission)."""
+    """Both paths; --pred alone is scored against the bundled sample; neither
+    scores the bundled example submission on the bundled sample."""
     if args.gt and args.pred:
         return args.gt, args.pred
-    if args.gt or args.pred:
-        missing = "--pred" if args.gt else "--gt"
-        raise UsageError(f"{missing} is missing: give both --gt and --pred, or neither to use the bundled sample")
+    if args.gt:
+        raise UsageError("--pred is missing: give the submission to score against --gt "
+                         "(or neither, to score the bundled example submission on the bundled sample)")
     if args.protocol != "instrack":
         raise UsageError(f"the bundled sample is in the instrack layout; give --gt and --pred for {args.protocol}")
     try:
         from instrack.dataset.sample import example_submission, sample_root
     except ImportError as err:
         raise UsageError("no bundled sample in this install; give --gt and --pred") from err
-    return str(sample_root()), str(example_submission())
+    return str(sample_root()), args.pred or str(example_submission())

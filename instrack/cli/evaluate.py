@@ -55,4 +55,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}", file=sys.stderr)
     if not args.quiet and args.json != "-":
         sys.stdout.write(format_table(result))
+    if not args.quiet:
+        print(next_step(result, args), file=sys.stderr)
     return 0
+
+
+def next_step(result: dict, args: argparse.Namespace) -> str:
+    """What a user would do after this run, as commands they can paste."""
+    from instrack.evaluation.provenance import is_sample_result
+
+    if is_sample_result(result) and (result.get("submission") or {}).get("example"):
+        return ("next: run a tracker on the sample and score its predictions: "
+                "`instrack track --tracker NAME --out pred/ && instrack evaluate --pred pred/` "
+                "(`instrack track --list` names the trackers; docs/trackers.md shows how to bring your own). "
+                "For InsTrack itself, get the data (README, \"Getting the data\") and pass --gt ROOT.")
+    if is_sample_result(result):
+        return ("next: these are sample numbers (they go only to the instrack-sample board); "
+                "to score on InsTrack, get the data (README, \"Getting the data\") and pass --gt ROOT --pred PRED.")
+    if not args.json:
+        return ("next: keep the full result with --json OUT.json, then put it on a leaderboard: "
+                "`instrack leaderboard add OUT.json --method NAME --db lb.sqlite`.")
+    return (f"next: `instrack leaderboard add {args.json} --method NAME --db lb.sqlite` to put it on a board; "
+            "`instrack leaderboard show --db lb.sqlite` to compare with the paper's Table 2.")

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra is None:
             raise
         print(f"error: `instrack {args.verb}` needs the optional package {err.name!r}: "
-              f"pip install 'instrack[{extra}]'", file=sys.stderr)
+              f"pip install -e '.[{extra}]' (in your clone of instrack)", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 HELP = "run a tracker (trackgpt, a baseline, null, oracle) over a split and write a submission"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracker", required=True, help="tracker name (see --list) or module:attr")
+    parser.add_argument("--tracker", help="tracker name (see --list) or module:attr (docs/trackers.md)")
     parser.add_argument("--data", type=Path, help="dataset root in the layout of SPEC §1 (default: the bundled sample)")
     parser.add_argument("--split", default="test", help="split folder under --data (default: test)")
     parser.add_argument("--out", type=Path, help="submission folder to write (PRED/<video>/<exp_id>/<frame>.png)")
@@ -48,6 +49,33 @@ _OPTIONS = ("preset", "checkpoint", "llava", "sam", "device", "dtype", "rethinki
             "tau_ratio", "seed")
 
 
+@contextmanager
+def loading(name: str, show: bool, every_s: float = 10.0):
+    """Model trackers can take a minute to import and build: say so at the start,
+    every `every_s` seconds while it lasts, and how long it took."""
+    import threading
+    import time
+
+    if not show:
+        yield
+        return
+    started, done = time.monotonic(), threading.Event()
+    print(f"{name}: loading the tracker...", file=sys.stderr, flush=True)
+
+    def heartbeat() -> None:
+        while not done.wait(every_s):
+            print(f"{name}: still loading ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+    print(f"{name}: loaded in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from instrack.errors import UsageError
     from instrack.tracking import TRACKERS
@@ -57,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
         for name in TRACKERS.names():
             print(name)
         return 0
+    if args.tracker is None:
+        raise UsageError("--tracker is required: a name from `instrack track --list`, or module:attr for "
+                         "your own (docs/trackers.md)")
     if args.out is None:
         raise UsageError("--out is required")
+    on_sample = args.data is None
     if args.data is None:
         try:
             from instrack.dataset.sample import sample_root
@@ -80,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
     from instrack.dataset.layout import read_split
 
     read_split(config.data, config.split)
-    tracker = TRACKERS.create(args.tracker, **options)
+    # an unknown name is one error line, with no "loading" before it
+    with loading(args.tracker, args.progress and args.tracker in TRACKERS):
+        tracker = TRACKERS.create(args.tracker, **options)
     try:
         summary = run_tracking(tracker, config)
     finally:
@@ -92,4 +126,10 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.frames} unit-frames in {summary.seconds:.1f}s ({rate:.1f}/s) -> {config.out}",
         file=sys.stderr,
     )
+    gt = "" if on_sample else f" --gt {config.data}" + ("" if config.split == "test" else f" --split {config.split}")
+    if config.videos or config.shard.world_size > 1:
+        print("next: when every video (and every rank) is done, "
+              f"`instrack evaluate{gt} --pred {config.out}` scores the whole submission", file=sys.stderr)
+    else:
+        print(f"next: `instrack evaluate{gt} --pred {config.out}` to score it", file=sys.stderr)
     return 0

@@ -152,7 +152,7 @@ or, with the `instrack` package (`pip install 'instrack[data]'`):
 import instrack
 
 for unit in instrack.load("PATH", split="{first}"):
-    unit.instruction, unit.frames, unit.masks   # text, RGB arrays, 0/1/255 arrays
+    unit.text, unit.frames, unit.masks   # instruction text, RGB arrays, 0/1/255 arrays
 ```
 
 `instrack import-hf PATH ROOT` writes the folder layout (`ROOT/<split>/JPEGImages`,

@@ -4,7 +4,8 @@ from the bundled sample.
 
     import instrack
     for unit in instrack.load("ROOT", split="test"):
-        unit.instruction          # "Who would be easiest to spot from across the room?"
+        unit.text                 # "Who would be easiest to spot from across the room?"
+        unit.name, unit.exp_id    # video name and instruction id (unit.instruction: the Instruction)
         unit.frames[0]            # H x W x 3 uint8 (decoded on first access)
         unit.masks[0]             # H x W uint8: 0 background, 1 target, 255 void
 
@@ -59,36 +60,17 @@ class _VideoPixels:
         return [_mask(item) for item in self._masks()]
 
 
-@dataclass
-class LoadedUnit:
-    """One (video, instruction) pair with lazily decoded pixels."""
+@dataclass(frozen=True)
+class LoadedUnit(Unit):
+    """A Unit (the type trackers are given: .video, .instruction, .exp_id, .text,
+    .kind, ...) with lazily decoded pixels."""
 
-    unit: Unit
-    _pixels: _VideoPixels = field(repr=False)
-
-    @property
-    def video(self) -> Video:
-        return self.unit.video
+    _pixels: _VideoPixels = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     @property
-    def name(self) -> str:
-        return self.unit.video.name
-
-    @property
-    def exp_id(self) -> str:
-        return self.unit.instruction.exp_id
-
-    @property
-    def instruction(self) -> str:
-        return self.unit.instruction.text
-
-    @property
-    def kind(self) -> str:
-        return self.unit.instruction.kind
-
-    @property
-    def frame_names(self) -> tuple[str, ...]:
-        return self.unit.video.frames
+    def unit(self) -> Unit:
+        """The plain unit, without pixels."""
+        return Unit(self.video, self.instruction)
 
     @property
     def frames(self) -> list[np.ndarray]:
@@ -121,7 +103,7 @@ class InsTrackData(Sequence[LoadedUnit]):
         # Keep the last video's pixels: its six units come one after another.
         if self._cache is None or self._cache[0] != name:
             self._cache = (name, self._pixels(unit.video))
-        return LoadedUnit(unit, self._cache[1])
+        return LoadedUnit(unit.video, unit.instruction, self._cache[1])
 
     def __iter__(self) -> Iterator[LoadedUnit]:
         for index in range(len(self)):

@@ -23,6 +23,11 @@ class Instruction:
     kind: str = SEED
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    def __str__(self) -> str:
+        # the text: `print(unit.instruction)` and f-strings read as they did when
+        # instrack.load() units held the text there
+        return self.text
+
     def to_json(self) -> dict[str, Any]:
         out = {"exp": self.text, "obj_id": list(self.obj_ids), "kind": self.kind}
         out.update(self.extra)
@@ -76,7 +81,10 @@ class Video:
 
 @dataclass(frozen=True)
 class Unit:
-    """One video with one instruction: what a tracker answers and a protocol scores."""
+    """One video with one instruction: what a tracker answers and a protocol scores.
+
+    The same type everywhere: trackers are given these, and instrack.load()
+    yields them (with pixels: loading.LoadedUnit)."""
 
     video: Video
     instruction: Instruction
@@ -84,6 +92,33 @@ class Unit:
     @property
     def key(self) -> tuple[str, str]:
         return (self.video.name, self.instruction.exp_id)
+
+    @property
+    def name(self) -> str:
+        """The video's name."""
+        return self.video.name
+
+    @property
+    def exp_id(self) -> str:
+        return self.instruction.exp_id
+
+    @property
+    def text(self) -> str:
+        """The instruction's text."""
+        return self.instruction.text
+
+    @property
+    def kind(self) -> str:
+        """"seed" or "rephrase"."""
+        return self.instruction.kind
+
+    @property
+    def obj_ids(self) -> tuple[int, ...]:
+        return self.instruction.obj_ids
+
+    @property
+    def frame_names(self) -> tuple[str, ...]:
+        return self.video.frames
 
     def __str__(self) -> str:
         return f"{self.video.name}/{self.instruction.exp_id}"

@@ -1,7 +1,9 @@
 """Overlays: the worst frames of the worst units, with the ground truth outlined
-(green) over the frame and the prediction filled (red), so a researcher sees
-what the tracker did where J is lowest. Written by `instrack evaluate --plot`
-for the instrack layout."""
+(green, on a black halo) and the prediction tinted and outlined in cyan (dashed,
+on a black halo), so a researcher sees what the tracker did where J is lowest.
+Cyan and green both stand out on red objects, and the halos on light or dark
+ones. A frame whose prediction or target is empty says so in the frame.
+Written by `instrack evaluate --plot` for the instrack layout."""
 
 from __future__ import annotations
 
@@ -12,8 +14,20 @@ from PIL import Image
 
 from instrack.dataset.layout import read_split
 from instrack.masks import read_mask
-from instrack.evaluation.plots import _pyplot
+from instrack.evaluation.plots import _pyplot, ground_truth_label
 from instrack.evaluation.submission import open_submission
+
+
+GT_COLOUR = "#39ff14"  # green
+PRED_COLOUR = "#00e5ff"  # cyan: stands out on red objects, where a red fill vanished
+PRED_RGB = (0, 229, 255)
+
+
+def _outline(ax, mask: np.ndarray, colour: str, style: str) -> None:
+    """A contour on a black halo, visible on light and dark pixels alike."""
+    if mask.any():
+        ax.contour(mask, levels=[0.5], colors=["black"], linewidths=3.0)
+        ax.contour(mask, levels=[0.5], colors=[colour], linewidths=1.4, linestyles=style)
 
 
 def _worst_frames(unit: dict, n_frames: int) -> list[int]:
@@ -47,14 +61,20 @@ def plot_overlays(result: dict, gt_root: str | Path, pred: str | Path, out_dir: 
                 image = np.asarray(Image.open(video.image_path(frame)).convert("RGB"))
                 gt = np.isin(read_mask(video.mask_path(frame)), instruction.obj_ids)
                 mask, _ = reader.read(f"{video.name}/{unit['exp_id']}/{frame}.png")
+                predicted = mask != 0
                 shown = image.astype(np.float32)
-                shown[mask != 0] = 0.55 * shown[mask != 0] + 0.45 * np.array([230, 40, 40])
+                shown[predicted] = 0.5 * shown[predicted] + 0.5 * np.array(PRED_RGB)
                 ax.imshow(shown.astype(np.uint8))
-                if gt.any():
-                    ax.contour(gt, levels=[0.5], colors=["#2ecc40"], linewidths=1.2)
-                ax.set_title(f"frame {frame}: J {unit['J-per-frame'][index]:.2f}", fontsize=7)
-        fig.suptitle("Worst frames of the worst units: ground truth outlined green, prediction filled red",
-                     fontsize=9)
+                _outline(ax, gt, GT_COLOUR, "solid")
+                _outline(ax, predicted, PRED_COLOUR, "dashed")
+                notes = [text for empty, text in ((not predicted.any(), "empty prediction"),
+                                                  (not gt.any(), "target absent")) if empty]
+                if notes:
+                    ax.text(0.03, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", ha="left", fontsize=7,
+                            color="white", bbox={"facecolor": "black", "alpha": 0.75, "pad": 2, "linewidth": 0})
+                ax.set_title(f"frame {frame}: J {100 * unit['J-per-frame'][index]:.0f}%", fontsize=7)
+        fig.suptitle("Worst frames of the worst units: ground truth outlined green, prediction tinted cyan with a "
+                     f"dashed outline ({ground_truth_label(result)})", fontsize=9)
         path = Path(out_dir) / "overlays.png"
         fig.savefig(path, dpi=110)
     finally:

@@ -1,7 +1,7 @@
 """Pictures of a result: where does the tracker fail?
 
 per_video.png  J&F per video (bars; for instrack, the spread over instructions)
-worst_videos.png  J and F over time for the worst units
+worst_videos.png  J and F (%) over time for the worst units (video / instruction)
 overlays.png  their worst frames, ground truth and prediction drawn over them (overlays.py)
 """
 
@@ -17,6 +17,14 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def ground_truth_label(result: dict) -> str:
+    """Where the ground truth came from, for titles: results on the bundled sample say so."""
+    from instrack.evaluation.provenance import is_sample_result
+
+    return "SAMPLE: bundled sample, not InsTrack" if is_sample_result(result) else \
+        f"split {result.get('dataset', {}).get('split', '?')}"
 
 
 def plot_result(result: dict, out_dir: str | Path, n_worst: int = 4) -> list[Path]:
@@ -39,7 +47,7 @@ def plot_result(result: dict, out_dir: str | Path, n_worst: int = 4) -> list[Pat
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("J&F (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(f"J&F per video ({result['protocol']})")
+    ax.set_title(f"J&F per video ({result['protocol']}; {ground_truth_label(result)})", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     path = out_dir / "per_video.png"
@@ -50,19 +58,32 @@ def plot_result(result: dict, out_dir: str | Path, n_worst: int = 4) -> list[Pat
     units = [u for u in result["units"] if "J-per-frame" in u]
     if units:
         worst_units = sorted(units, key=lambda u: u["J&F-Mean"])[:n_worst]
-        fig, axes = plt.subplots(len(worst_units), 1, figsize=(8, 2.2 * len(worst_units)), squeeze=False)
+        fig, axes = plt.subplots(len(worst_units), 1, figsize=(8, 2.2 * len(worst_units) + 0.5), squeeze=False)
+        unit_word = "instruction" if "exp_id" in worst_units[0] else "object"
         for ax, unit in zip(axes[:, 0], worst_units):
             label = unit.get("exp_id", unit.get("object"))
-            ax.plot(unit["J-per-frame"], label="J", color="#4C72B0")
-            ax.plot(unit["F-per-frame"], label="F", color="#DD8452")
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_ylabel("score")
-            title = f"{unit['video']} / {label}: J&F {100 * unit['J&F-Mean']:.1f}"
+            frames = range(len(unit["J-per-frame"]))
+            # J and F can coincide exactly: a solid line with dots under a dashed one, both visible
+            ax.plot(frames, [100 * v for v in unit["J-per-frame"]], label="J (region)", color="#1f5fbf",
+                    linewidth=2.4, marker="o", markersize=3)
+            ax.plot(frames, [100 * v for v in unit["F-per-frame"]], label="F (boundary)", color="#e07b00",
+                    linewidth=1.4, linestyle="--", marker="x", markersize=4)
+            same = sum(abs(j - f) < 1e-9 for j, f in zip(unit["J-per-frame"], unit["F-per-frame"]))
+            if same:
+                ax.text(0.99, 0.5, f"J = F on {same} of {len(frames)} frames", transform=ax.transAxes,
+                        ha="right", va="center", fontsize=7, color="#444444")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.set_ylim(-3, 103)
+            ax.set_ylabel("%")
+            title = f"video {unit['video']}, {unit_word} {label}: J&F {100 * unit['J&F-Mean']:.1f}%"
             if unit.get("text"):
-                title += f" — “{unit['text'][:70]}”"
+                title += f" — “{unit['text'][:60]}”"
             ax.set_title(title, fontsize=9)
             ax.legend(fontsize=7, loc="lower left")
+            ax.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("frame index")
+        fig.suptitle(f"The {len(worst_units)} worst units (video, {unit_word}) by J&F: J and F per frame "
+                     f"({ground_truth_label(result)})", fontsize=10)
         fig.tight_layout()
         path = out_dir / "worst_videos.png"
         fig.savefig(path, dpi=120)

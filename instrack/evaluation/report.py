@@ -1,5 +1,6 @@
 """Results for people: a table in percentages (like the paper's Table 2) and a
-per-unit CSV."""
+per-unit CSV in the same percentages. Both say first where the ground truth
+came from: results on the bundled sample are labelled "sample"."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from pathlib import Path
 from instrack.fileio import atomic_write_text
 
 TABLE_COLUMNS = (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean"), ("J-R", "J-Recall"), ("F-R", "F-Recall"))
-CSV_COLUMNS = ("video", "exp_id", "object", "kind", "source", "n_frames", "J&F-Mean", "J-Mean", "J-Recall",
-               "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+# CSV header -> unit field; metric columns are in percent, like the table, and say so
+CSV_TEXT_COLUMNS = (("video", "video"), ("exp_id", "exp_id"), ("object", "object"), ("kind", "kind"),
+                    ("source", "source"), ("instruction", "text"), ("n_frames", "n_frames"))
+CSV_METRIC_COLUMNS = tuple((f"{key} (%)", key) for key in ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean",
+                                                           "F-Recall", "F-Decay"))
+CSV_COLUMNS = tuple(name for name, _ in CSV_TEXT_COLUMNS + CSV_METRIC_COLUMNS) + ("ground_truth",)
 
 
 def _row(name: str, metrics: dict, width: int) -> str:
@@ -31,15 +36,19 @@ def _table(title: str, rows: dict[str, dict], limit: int | None = None) -> list[
 
 def format_table(result: dict, max_videos: int = 15) -> str:
     """A readable summary: global numbers, then the breakdowns."""
-    lines = []
+    from instrack.evaluation.provenance import headline
+
+    lines = [headline(result)]
     dataset = result.get("dataset", {})
     lines.append(
-        f"InsTrack evaluator {result['evaluator_version']} | protocol {result['protocol']} | "
+        f"InsTrack evaluator {result['evaluator_version']} | ground truth {dataset.get('provenance', '?')} | "
+        f"protocol {result['protocol']} | "
         f"split {dataset.get('split', '?')} | {len(result['units'])} units | "
         f"submission sha256 {result['submission_sha256'][:12]}"
     )
     lines.append("")
-    lines += _table("Overall (%)", {"all units": result["metrics"]})
+    sample = dataset.get("provenance") == "sample"
+    lines += _table("Overall (%) on the bundled sample" if sample else "Overall (%)", {"all units": result["metrics"]})
     breakdowns = result.get("breakdowns", {})
     if "by_kind" in breakdowns and len(breakdowns["by_kind"]) > 1:
         lines += _table("Seed vs rephrased instructions", breakdowns["by_kind"])
@@ -69,10 +78,15 @@ def format_table(result: dict, max_videos: int = 15) -> str:
 
 def units_csv(result: dict) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    from instrack.evaluation.provenance import dataset_provenance
+
+    ground_truth = dataset_provenance(result.get("dataset") or {})
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
     for unit in result["units"]:
-        writer.writerow({k: unit.get(k, "") for k in CSV_COLUMNS})
+        writer.writerow([unit.get(key, "") for _, key in CSV_TEXT_COLUMNS]
+                        + [f"{100 * unit[key]:.2f}" if key in unit else "" for _, key in CSV_METRIC_COLUMNS]
+                        + [ground_truth])
     return buffer.getvalue()
 
 

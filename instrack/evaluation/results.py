@@ -10,6 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
+from instrack.evaluation import provenance
 from instrack.evaluation.metrics import statistics
 from instrack.evaluation.protocols import Protocol
 from instrack.evaluation.scoring import JobOutcome
@@ -93,6 +94,7 @@ def build_result(
         key=lambda s: (s.video, _natural(s.unit)),
     )
     units = [unit_record(protocol, s, unit_info.get((s.video, s.unit), {}), per_frame) for s in scored]
+    dataset, submission = provenance.label(dataset, submission)
     breakdowns: dict = {"per_video": _group(units, "video")}
     if protocol.layout == "instrack":
         breakdowns["by_kind"] = _group(units, "kind")

@@ -4,8 +4,9 @@ Entries are "module:attr" strings, imported only when that tracker is created, s
 `instrack track --help` never imports torch and the core install can list trackers
 whose extras are missing. `attr` is a Tracker subclass or a factory returning a
 Tracker; either is called with the tracker options as keyword arguments.
-A name the registry does not know may itself be "module:attr" (a plugin outside
-the project), and a miss suggests the nearest names.
+A name the registry does not know may itself be "module:attr" or
+"path/to/file.py:attr" (a plugin outside the project), and a miss suggests the
+nearest names.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class Registry(Generic[T]):
                 )
         if not isinstance(entry, str):
             return entry
-        module_name, _, attr = entry.partition(":")
+        module_name, _, attr = entry.rpartition(":")
+        if module_name.endswith(".py"):
+            return getattr_or_refuse(self.kind, name, _import_file(self.kind, name, module_name), attr)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -63,11 +66,7 @@ class Registry(Generic[T]):
             if err.name and module_name.startswith(err.name):
                 raise UsageError(f"{self.kind} {name!r}: cannot import module {module_name!r}") from err
             raise
-        try:
-            target = getattr(module, attr)
-        except AttributeError as err:
-            raise UsageError(f"{self.kind} {name!r}: module {module_name!r} has no {attr!r}") from err
-        return target
+        return getattr_or_refuse(self.kind, name, module, attr)
 
     def create(self, name: str, **options: Any) -> T:
         target = self.target(name)
@@ -75,3 +74,27 @@ class Registry(Generic[T]):
         if not isinstance(obj, self.base):
             raise TypeError(f"{self.kind} {name!r} built a {type(obj).__name__}, not a {self.base.__name__}")
         return obj
+
+
+def getattr_or_refuse(kind: str, name: str, module: Any, attr: str) -> Any:
+    try:
+        return getattr(module, attr)
+    except AttributeError as err:
+        raise UsageError(f"{kind} {name!r}: module {module.__name__!r} has no {attr!r}") from err
+
+
+def _import_file(kind: str, name: str, path_text: str) -> Any:
+    """A plugin given as path/to/file.py:attr (your own tracker, not installed)."""
+    import sys
+    from importlib.util import module_from_spec, spec_from_file_location
+    from pathlib import Path
+
+    path = Path(path_text).expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"{kind} {name!r}: no such file {path_text!r}")
+    module_name = f"_instrack_plugin_{path.stem}"
+    spec = spec_from_file_location(module_name, path)
+    module = module_from_spec(spec)
+    sys.modules[module_name] = module  # so pickling (worker processes) finds its classes
+    spec.loader.exec_module(module)
+    return module

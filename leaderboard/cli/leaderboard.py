@@ -116,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
         e = store.entry(entry_id)
         print(f"added entry {entry_id}: {e['display_name']} ({e['origin']}) on {e['benchmark']}: "
               f"J&F {e['jf_mean'] * 100:.1f}  [{store.display_url}]")
+        if result.is_sample:
+            print(f"note: a result on the bundled sample: it is on the {e['benchmark']} board only, never beside "
+                  "InsTrack numbers", file=sys.stderr)
+        db = f" --db {args.db}" if args.db else ""
+        print(f"next: `instrack leaderboard show --benchmark {e['benchmark']}{db}` to see the board", file=sys.stderr)
         return 0
     if action == "show":
         from instrack_leaderboard.textable import board_text

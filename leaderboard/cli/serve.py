@@ -63,6 +63,7 @@ def settings_from(args: argparse.Namespace):
         from instrack.dataset.sample import sample_root
 
         gt = sample_root()
+    benchmark = _board(gt, args.split, args.benchmark)
     for name in ("port", "max_upload_bytes", "submissions_per_hour", "max_pending", "posts_per_minute",
                  "max_attempts", "jobs"):
         if getattr(args, name) < 1:
@@ -70,11 +71,27 @@ def settings_from(args: argparse.Namespace):
     db = args.db or os.environ.get(ENV_DB) or str(data_dir / "leaderboard.sqlite")
     return ServerSettings(
         db=db, data_dir=data_dir, gt_root=gt.resolve(), split=args.split, protocol=args.protocol,
-        benchmark=args.benchmark or ("instrack" if args.gt else "instrack-sample"), max_upload_bytes=args.max_upload_bytes,
+        benchmark=benchmark, max_upload_bytes=args.max_upload_bytes,
         submissions_per_hour=args.submissions_per_hour, max_pending=args.max_pending,
         posts_per_minute=args.posts_per_minute, lease_s=args.lease_s, max_attempts=args.max_attempts,
         eval_timeout_s=args.eval_timeout_s, jobs=args.jobs, scheduler=args.scheduler, poll_s=args.poll_s,
     )
+
+
+def _board(gt: Path, split: str, requested: str | None) -> str:
+    """Scores against the bundled sample (or a copy) go to the sample board only."""
+    import hashlib
+
+    from instrack.dataset.sample import SAMPLE_BOARD, is_sample
+
+    meta = gt / split / "meta_expressions.json"
+    digest = hashlib.sha256(meta.read_bytes()).hexdigest() if meta.is_file() else None
+    if is_sample(gt, digest):
+        if requested not in (None, SAMPLE_BOARD):
+            raise UsageError(f"--benchmark {requested}: {gt} is the bundled sample; its scores go only to the "
+                             f"{SAMPLE_BOARD} board, never beside InsTrack numbers")
+        return SAMPLE_BOARD
+    return requested or "instrack"
 
 
 def run(args: argparse.Namespace) -> int:

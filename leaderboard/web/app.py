@@ -130,7 +130,8 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
             flip = "asc" if key == sort and descending else "desc"
             return f"?benchmark={benchmark}&origin={origin}&sort={key}&order={flip}"
 
-        benchmarks = await run_in_threadpool(store.benchmarks)
+        # the board this server scores into is always selectable, even before its first entry
+        benchmarks = sorted({*await run_in_threadpool(store.benchmarks), settings.benchmark})
         return page("board", entries=entries, benchmark=benchmark, benchmarks=benchmarks, origin=origin,
                     sort=sort, order="desc" if descending else "asc", marked=marked, sort_link=sort_link,
                     metric_columns=metric_columns,

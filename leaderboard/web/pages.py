@@ -52,7 +52,11 @@ BOARD = """{% extends "base" %}
 <td>{{ e.year or '' }}</td><td>{{ e.setting or '' }}</td>
 <td>{{ '' if e.origin == 'reported' else e.created_at.strftime('%Y-%m-%d') }}</td>
 {% for key, label in metric_columns %}<td class="num">{{ marked(e, key) | safe }}</td>{% endfor %}
-</tr>{% else %}<tr><td colspan="20">No entries.</td></tr>{% endfor %}
+</tr>{% else %}<tr><td colspan="20" id="empty-board">No entries on {{ titles.get(benchmark, benchmark) }} yet.
+{% if benchmark == settings.benchmark %}This server scores uploads against {{ titles.get(settings.benchmark, settings.benchmark) }}:
+<a href="/submit">submit predictions</a> (a <code>.zip</code> of PNG masks or an RLE <code>.json</code>, form field <code>file</code>),
+or from a shell: <code>curl -H "Authorization: Bearer TOKEN" -F method=NAME -F file=@pred.zip http://HOST:PORT/api/submissions</code>.{% endif %}
+{% if benchmark != 'instrack' and 'instrack' in benchmarks %}The TrackGPT paper's InsTrack numbers are on the <a href="?benchmark=instrack&origin=all">InsTrack board</a>.{% endif %}</td></tr>{% endfor %}
 </tbody></table>
 <p class="note">Percent. Best in bold, second underlined (per column, among the rows shown). Decay: lower is better.
 Reported: numbers typed in from the TrackGPT paper; reproduced: scored here from released predictions; submitted: uploaded here.</p>

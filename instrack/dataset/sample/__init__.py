@@ -41,4 +41,42 @@ def example_submission() -> Path:
     return _existing(_HERE / "example_submission", "example submission")
 
 
-__all__ = ["SPLIT", "example_submission", "sample_root"]
+#: How results on the sample are labelled wherever they are shown or stored.
+SAMPLE_LABEL = "sample"
+SAMPLE_DESCRIPTION = "the bundled sample (5 short synthetic clips, not InsTrack)"
+#: The leaderboard board that sample results go to, and only there.
+SAMPLE_BOARD = "instrack-sample"
+
+
+def _meta_sha256() -> str:
+    import hashlib
+
+    return hashlib.sha256((_HERE / "root" / SPLIT / "meta_expressions.json").read_bytes()).hexdigest()
+
+
+def _same_path(a: str | Path, b: Path) -> bool:
+    try:
+        return Path(a).expanduser().resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def is_sample(root: str | Path | None = None, meta_sha256: str | None = None) -> bool:
+    """True for the bundled sample: its folder, or any copy of it (same
+    meta_expressions.json, by SHA-256) - a copied sample is still not InsTrack."""
+    if root is not None and _same_path(root, _HERE / "root"):
+        return True
+    if meta_sha256:
+        try:
+            return meta_sha256 == _meta_sha256()
+        except OSError:
+            return False
+    return False
+
+
+def is_example_submission(path: str | Path | None) -> bool:
+    return path is not None and _same_path(path, _HERE / "example_submission")
+
+
+__all__ = ["SAMPLE_BOARD", "SAMPLE_DESCRIPTION", "SAMPLE_LABEL", "SPLIT", "example_submission",
+           "is_example_submission", "is_sample", "sample_root"]

@@ -146,7 +146,7 @@ videos = load_dataset("PATH_OR_REPO", "videos", split="{first}")
 frame0 = videos[0]["frames"][0]          # PIL image
 ```
 
-or, with the `instrack` package (`pip install 'instrack[data]'`):
+or, with the `instrack` package (from a clone of its repository: `pip install -e '.[data]'`):
 
 ```python
 import instrack

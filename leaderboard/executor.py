@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 from instrack.errors import InsTrackError
+from instrack_leaderboard.sanitize import one_line
 
 
 class JobCrashed(Exception):
@@ -49,15 +50,38 @@ class Executor(ABC):
 
 # -- local processes --------------------------------------------------------------
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the process that forked us dies, so a worker
+    killed with -9 leaves no evaluation running on (and writing to a pipe
+    nobody reads)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _child(conn, fn, args) -> None:  # noqa: ANN001
+    _die_with_parent()
     try:
         value = ("ok", fn(*args))
-    except BaseException as err:  # a bug in the job: report it, with its traceback
-        value = ("error", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}")
+    except BaseException as err:  # a bug in the job: one line for the row, the traceback for the log
+        traceback.print_exc(limit=12)  # the worker's stderr: the admin's log
+        value = ("error", one_line(f"{type(err).__name__}: {err}"))
     try:
         conn.send_bytes(pickle.dumps(value))
+    except OSError:
+        # BrokenPipeError & co: the worker is gone or cancelled us; nobody
+        # is listening, and a traceback here would only clutter the log
+        pass
     finally:
-        conn.close()
+        try:
+            conn.close()
+        except OSError:
+            pass
 
 
 class _ProcessHandle(Handle):
@@ -115,7 +139,7 @@ class _DaskHandle(Handle):
         except KilledWorker as err:
             raise JobCrashed(f"Dask worker died while scoring ({err})") from err
         except Exception as err:  # the job raised: a bug, reported with its type
-            raise JobCrashed(f"{type(err).__name__}: {err}") from err
+            raise JobCrashed(one_line(f"{type(err).__name__}: {err}")) from err
 
     def cancel(self) -> None:
         self._future.cancel()

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     for module in ("sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2"):
         require(module, "leaderboard")
     settings = settings_from(args)
+    token = admin_token(args)  # refused before anything starts
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if args.worker_only:
         from instrack_leaderboard.worker import run_worker
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     if settings.db.startswith("sqlite") or "://" not in settings.db:
         print(f"instrack serve: data in {settings.data_dir}", file=sys.stderr)
-    return serve(settings, args.host, args.port, with_worker=not args.no_worker, admin_token=admin_token(args))
+    return serve(settings, args.host, args.port, with_worker=not args.no_worker, admin_token=token)
 
 
 def admin_token(args: argparse.Namespace) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +51,7 @@ TITLES = {k: v[0] for k, v in BENCHMARKS.items()}
 FORM_SLACK = 64 << 10
 #: ids are 64-bit signed integers in both databases; larger ones name nothing
 MAX_ID = 2**63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Refusal(Exception):
@@ -132,6 +134,7 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
                     order: str | None = None):
         if sort not in SORTABLE:
             sort = "jf_mean"
+        _plain_parameters(benchmark=benchmark, origin=origin)
         descending = None if order not in ("asc", "desc") else order == "desc"
         origins = None if origin == "all" else [origin]
         entries = await run_in_threadpool(store.entries, benchmark, origins, False, sort, descending)
@@ -167,7 +170,10 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
 
     @app.get("/plot/methods.png")
     async def methods_plot(request: Request, benchmark: str = settings.benchmark):
-        if benchmark not in await run_in_threadpool(store.benchmarks):
+        # a board with entries, a known one, or this server's own (empty until its first score):
+        # any other name would let anyone make the server draw empty plots without end
+        if benchmark not in {settings.benchmark, *TITLES} and benchmark not in await run_in_threadpool(
+                store.benchmarks):
             raise StarletteHTTPException(404, f"benchmark {benchmark[:80]!r}: no such board")
         data = await run_in_threadpool(plots.methods_data, store, benchmark)
         key = digest("methods", benchmark, data)
@@ -238,6 +244,8 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
         for key, value in values.items():
             if not isinstance(value, str) or len(value) > 500:
                 raise Refusal(400, f"the field {key!r} must be text of at most 500 characters")
+            if _CONTROL.search(value):  # PostgreSQL refuses NUL in text; newlines would break one-line lists
+                raise Refusal(400, f"the field {key!r} must be one line of text, without control characters")
         if values["link"] and not is_http_link(values["link"]):
             raise Refusal(400, "the field 'link' must be an http:// or https:// URL (or left empty)")
         upload = fields.get("file")
@@ -258,7 +266,7 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
             raise over_quota(recent)
         if await run_in_threadpool(queue.pending) >= settings.max_pending:
             raise queue_full()
-        filename = Path(upload.filename).name[:200]
+        filename = _CONTROL.sub("?", Path(upload.filename.replace("\\", "/")).name)[:200] or "upload"
         stored, size, sha = await run_in_threadpool(_store_upload, upload, settings.upload_dir)
         queued = False
         try:
@@ -349,6 +357,7 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
 
     @app.get("/api/entries")
     async def api_entries(benchmark: str = settings.benchmark, origin: str = "all"):
+        _plain_parameters(benchmark=benchmark, origin=origin)
         entries = await run_in_threadpool(store.entries, benchmark, None if origin == "all" else [origin])
         return [{**{k: v for k, v in e.items() if k not in ("dataset", "breakdowns")},
                  "link": e["link"] if is_http_link(e["link"]) else "",
@@ -413,6 +422,14 @@ def _store_upload(upload: UploadFile, folder: Path) -> tuple[Path, int, str]:
         Path(tmp).unlink(missing_ok=True)
         raise
     return final, size, digest.hexdigest()
+
+
+def _plain_parameters(**params: str) -> None:
+    """Query parameters that go into a query: short, no control characters
+    (PostgreSQL refuses NUL in text: a 500 otherwise)."""
+    for name, value in params.items():
+        if len(value) > 200 or _CONTROL.search(value):
+            raise StarletteHTTPException(400, f"parameter {name!r}: expected a short name without control characters")
 
 
 def _fmt(value: Any) -> str:

@@ -193,6 +193,33 @@ def test_queue_claim_is_exclusive_and_reaper_requeues(store_url):
     assert queue.count_since(bob.id, failed["created_at"] - timedelta(seconds=5)) == 2
 
 
+def test_concurrent_claims_take_each_row_once(store_url):
+    # eight workers' claim loops at once on one queue: every row is claimed exactly once
+    import threading
+
+    store = Store(store_url)
+    queue = Queue(store)
+    who = store.submitter_for_token(store.add_submitter("racer"))
+    ids = {queue.enqueue(submitter_id=who.id, method="m", variant="", paper="", link="", benchmark="instrack",
+                         split="test", protocol="instrack", filename="x.zip", stored_path="/nonexistent",
+                         size_bytes=1, sha256="0" * 64) for _ in range(40)}
+    claimed: list[int] = []
+    start = threading.Barrier(8)
+
+    def worker(name: str) -> None:
+        start.wait()
+        while (sub := queue.claim(name, lease_s=60)) is not None:
+            claimed.append(sub["id"])
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(claimed) == sorted(ids)
+    assert {queue.get(i)["attempts"] for i in ids} == {1}
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.pop("metrics"), "missing field 'metrics'"),
     (lambda d: d["metrics"].pop("J-Recall"), "metrics.J-Recall is missing"),

@@ -15,6 +15,7 @@ renew its lease between waits.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import traceback
 from abc import ABC, abstractmethod
@@ -50,22 +51,29 @@ class Executor(ABC):
 
 # -- local processes --------------------------------------------------------------
 
-def _die_with_parent() -> None:
-    """Linux: be killed when the process that forked us dies, so a worker
-    killed with -9 leaves no evaluation running on (and writing to a pipe
-    nobody reads)."""
-    try:
-        import ctypes
-        import signal
+def _end_when_nobody_listens(conn) -> None:  # noqa: ANN001
+    """Exit as soon as the worker's end of the result pipe is closed: the worker
+    died (even kill -9) or cancelled the job. Without this the evaluation runs
+    on, orphaned, for up to --eval-timeout-s. (Its parent is the forkserver,
+    which lives as long as any child does, so a parent-death signal would not
+    fire; the pipe is what ties the child to its worker.)"""
+    import select
+    import threading
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(conn.fileno(), 0)  # POLLERR/POLLHUP are always reported: the reader is gone
+        while True:
+            for _fd, events in poller.poll():
+                if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+                    os._exit(0)
+
+    if hasattr(select, "poll"):
+        threading.Thread(target=watch, name="worker-watch", daemon=True).start()
 
 
 def _child(conn, fn, args) -> None:  # noqa: ANN001
-    _die_with_parent()
+    _end_when_nobody_listens(conn)
     try:
         value = ("ok", fn(*args))
     except BaseException as err:  # a bug in the job: one line for the row, the traceback for the log

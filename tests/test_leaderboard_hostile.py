@@ -458,3 +458,33 @@ def test_killed_evaluation_child_prints_no_traceback():
     assert done.returncode == 0, done.stderr
     assert "exit 0" in done.stdout
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+
+
+def test_evaluation_children_die_with_their_worker(tmp_path):
+    # a worker killed with -9 mid-evaluation: its evaluation must not run on for
+    # up to --eval-timeout-s, orphaned, and then write to a pipe nobody reads
+    script = (
+        "import os, sys\n"
+        "from instrack_leaderboard.executor import LocalExecutor\n"
+        "from instrack_leaderboard.testing import sleeping_job\n"
+        "handle = LocalExecutor(preload=()).start(sleeping_job, 60.0)\n"
+        "print(handle._proc.pid, flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    # output to files, not pipes: the orphan would hold a pipe open, and the test is whether it lives
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(out, "w") as o, open(err, "w") as e:
+        subprocess.run([sys.executable, "-c", script], stdout=o, stderr=e, timeout=60)
+    child = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "Z" not in _state(child):
+        assert time.monotonic() < deadline, f"evaluation child {child} outlived its worker"
+        time.sleep(0.1)
+    assert "Traceback" not in err.read_text()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"

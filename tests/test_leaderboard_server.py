@@ -157,6 +157,8 @@ def test_restart_mid_queue_loses_nothing(tmp_path, files, expected, db_url):
     assert len(list((data / "uploads").glob("*.zip"))) == 2
 
 
+# PostgreSQL only: on SQLite the claim race is covered by test_leaderboard_store's racing claim loops
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_two_workers_claiming_at_once_score_each_submission_once(tmp_path, files, expected, db_url):
     import sqlalchemy as sa
 

@@ -252,6 +252,8 @@ def test_cli_add_show_and_errors(tmp_path, result_file, capsys):
         (["leaderboard", "add", str(result_file), "--method", "X"], "changes the store: pass --db"),
         (["leaderboard", "add", str(tmp_path / "missing.json"), "--method", "X", "--db", str(db)], "no such file"),
         (["leaderboard", "hide", "999", "--db", str(db)], "entry 999: no such entry"),
+        (["leaderboard", "add", str(result_file), "--method", "X", "--link", "javascript:alert(1)", "--db", str(db)],
+         "expected an http:// or https:// URL"),
         (["leaderboard", "render", "--table", "nope"], "unknown table or benchmark"),
         (["leaderboard", "add", str(result_file), "--method", "X", "--db", str(tmp_path / "no" / "x.sqlite")],
          "does not exist"),

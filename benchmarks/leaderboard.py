@@ -6,9 +6,15 @@ Starts `instrack serve` (web + worker) on the bundled sample, then:
     client keeps loading the board; reports uploads accepted per minute, how
     long until every one was scored (submissions scored per minute), and the
     board's latency under that load;
- 3. checks that every submission ended "done" with the same J&F.
+ 3. checks that every submission ended "done" with the same J&F;
+ 4. a plot flood: P clients request the plots without pause (unauthenticated,
+    as anyone can) while one more loads the board; the baseline, in the same
+    run, is the same flood of GET /healthz. Plots are drawn once per change of
+    their data, so a plot request should cost about what any request costs:
+    the ratio of the board's p50 under the two floods should be near 1.
 
     python benchmarks/leaderboard.py [--submissions 40] [--clients 4] [--jobs 1] [--limit-s 300]
+                                     [--plot-clients 60] [--plot-seconds 5]
 
 Prints one JSON object. The machine's cores are shared by the server, the
 worker's evaluation processes and these clients: read the numbers as a floor.
@@ -43,6 +49,37 @@ def timed_get(client: httpx.Client, url: str) -> float:
     return time.perf_counter() - t
 
 
+def _flood(base: str, urls: list[str], clients: int, seconds: float) -> dict:
+    """`clients` threads GET `urls` in turn without pause for `seconds` while one
+    more loads the board; the board's latency and how many were served."""
+    stop = threading.Event()
+    served = [0]
+    board: list[float] = []
+
+    def hammer(i: int) -> None:
+        with httpx.Client(timeout=60) as c:
+            k = i
+            while not stop.is_set():
+                c.get(urls[k % len(urls)]).raise_for_status()
+                served[0] += 1
+                k += 1
+
+    def browse() -> None:
+        with httpx.Client(timeout=60) as c:
+            while not stop.is_set():
+                board.append(timed_get(c, f"{base}/"))
+
+    threads = [threading.Thread(target=hammer, args=(i,), daemon=True) for i in range(clients)]
+    threads.append(threading.Thread(target=browse, daemon=True))
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    return {"served": served[0], "board_p50": pct(board, .5), "board_p95": pct(board, .95)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
@@ -50,6 +87,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="evaluations at once in the worker")
     parser.add_argument("--page-requests", type=int, default=200)
     parser.add_argument("--limit-s", type=float, default=300, help="give up after this long")
+    parser.add_argument("--plot-clients", type=int, default=60)
+    parser.add_argument("--plot-seconds", type=float, default=5.0)
     args = parser.parse_args()
 
     token = "load-test-token"
@@ -130,9 +169,27 @@ def main() -> int:
             }
             out["burst"]["entries_on_board"] = len(submitted)
             ok = statuses == {"done"} and not pending and len(scores) == 1
+
+            plot_urls = [f"{base}/plot/methods.png?benchmark=instrack-sample", f"{base}/plot/methods.png",
+                         f"{base}/entry/{entry}/plot/per-video.png", f"{base}/entry/{entry}/plot/robustness.png"]
+            # the baseline, in the same run: the same flood of the cheapest request there is
+            baseline = _flood(base, [f"{base}/healthz"], args.plot_clients, args.plot_seconds)
+            with httpx.Client(timeout=60) as client:
+                drawn_before = client.get(f"{base}/healthz").json().get("plots_drawn")
+            plots = _flood(base, plot_urls, args.plot_clients, args.plot_seconds)
+            with httpx.Client(timeout=60) as client:
+                drawn_after = client.get(f"{base}/healthz").json().get("plots_drawn")
+            out["plot_flood"] = {
+                "clients": args.plot_clients, "seconds": args.plot_seconds,
+                "plots_served": plots["served"],
+                "plots_drawn": None if drawn_before is None else drawn_after - drawn_before,
+                "board_p50_ms": plots["board_p50"], "board_p95_ms": plots["board_p95"],
+                "healthz_flood_board_p50_ms": baseline["board_p50"], "healthz_served": baseline["served"],
+                "board_p50_ratio_plots_to_healthz_flood": round(plots["board_p50"] / baseline["board_p50"], 2),
+            }
         finally:
             server.stop()
-        for section in ("at_rest_ms", "burst"):
+        for section in ("at_rest_ms", "burst", "plot_flood"):
             for key, value in out.get(section, {}).items():
                 if isinstance(value, float):
                     out[section][key] = round(value, 1)

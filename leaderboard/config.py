@@ -23,6 +23,12 @@ class ServerSettings:
     max_pending: int = 500
     #: POST requests per client address per minute (bounds token guessing)
     posts_per_minute: int = 60
+    #: addresses of reverse proxies whose X-Forwarded-For / -Proto are believed
+    #: (comma-separated, "*" for any); None: the headers are ignored and the
+    #: client is the TCP peer, so no one can pick their own address
+    trusted_proxies: str | None = None
+    #: a connection must send a complete request head within this many seconds
+    header_timeout_s: float = 10.0
     #: a worker renews its lease this often x3; a silent worker loses its job after it
     lease_s: float = 30.0
     #: crashes of one submission before it is marked failed
@@ -39,11 +45,13 @@ class ServerSettings:
         return self.data_dir / "uploads"
 
     def to_args(self) -> list[str]:
-        """The same settings as `instrack serve --worker-only` flags."""
+        """The same settings as `instrack serve --worker-only` flags, but the
+        database: a URL may hold a password, and a command line is public (ps);
+        the worker gets it in its environment (worker_env)."""
         out = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None:
+            if value is None or f.name == "db":
                 continue
             flag = "gt" if f.name == "gt_root" else f.name.replace("_", "-")
             out += [f"--{flag}", str(value)]

@@ -15,12 +15,14 @@ renew its lease between waits.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import traceback
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 from instrack.errors import InsTrackError
+from instrack_leaderboard.sanitize import one_line
 
 
 class JobCrashed(Exception):
@@ -49,15 +51,45 @@ class Executor(ABC):
 
 # -- local processes --------------------------------------------------------------
 
+def _end_when_nobody_listens(conn) -> None:  # noqa: ANN001
+    """Exit as soon as the worker's end of the result pipe is closed: the worker
+    died (even kill -9) or cancelled the job. Without this the evaluation runs
+    on, orphaned, for up to --eval-timeout-s. (Its parent is the forkserver,
+    which lives as long as any child does, so a parent-death signal would not
+    fire; the pipe is what ties the child to its worker.)"""
+    import select
+    import threading
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(conn.fileno(), 0)  # POLLERR/POLLHUP are always reported: the reader is gone
+        while True:
+            for _fd, events in poller.poll():
+                if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+                    os._exit(0)
+
+    if hasattr(select, "poll"):
+        threading.Thread(target=watch, name="worker-watch", daemon=True).start()
+
+
 def _child(conn, fn, args) -> None:  # noqa: ANN001
+    _end_when_nobody_listens(conn)
     try:
         value = ("ok", fn(*args))
-    except BaseException as err:  # a bug in the job: report it, with its traceback
-        value = ("error", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}")
+    except BaseException as err:  # a bug in the job: one line for the row, the traceback for the log
+        traceback.print_exc(limit=12)  # the worker's stderr: the admin's log
+        value = ("error", one_line(f"{type(err).__name__}: {err}"))
     try:
         conn.send_bytes(pickle.dumps(value))
+    except OSError:
+        # BrokenPipeError & co: the worker is gone or cancelled us; nobody
+        # is listening, and a traceback here would only clutter the log
+        pass
     finally:
-        conn.close()
+        try:
+            conn.close()
+        except OSError:
+            pass
 
 
 class _ProcessHandle(Handle):
@@ -115,7 +147,7 @@ class _DaskHandle(Handle):
         except KilledWorker as err:
             raise JobCrashed(f"Dask worker died while scoring ({err})") from err
         except Exception as err:  # the job raised: a bug, reported with its type
-            raise JobCrashed(f"{type(err).__name__}: {err}") from err
+            raise JobCrashed(one_line(f"{type(err).__name__}: {err}")) from err
 
     def cancel(self) -> None:
         self._future.cancel()

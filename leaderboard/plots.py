@@ -8,12 +8,18 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import threading
 from collections import defaultdict
 from statistics import mean
 
 from instrack_leaderboard.store import Store
 
+# pyplot and rcParams are process-global: the web server draws from a thread
+# pool, so one figure at a time (rc_context below would otherwise be undone by
+# another thread mid-draw).
+_DRAWING = threading.RLock()
 ORIGIN_COLOURS = {"reported": "#4C72B0", "reproduced": "#55A868", "submitted": "#DD8452"}
 
 
@@ -24,6 +30,21 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def plain_text(draw):
+    """Draw with mathtext off: names come from submitters, and a name such as
+    `$\\frac{$` must print as typed, not fail to parse (a 500 for every
+    visitor of the board). Every figure function is wrapped, from figure
+    creation to savefig, since tick labels are laid out when drawn."""
+
+    @functools.wraps(draw)
+    def wrapped(*args, **kwargs):
+        plt = _pyplot()
+        with _DRAWING, plt.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return draw(*args, **kwargs)
+
+    return wrapped
 
 
 def _png(fig) -> bytes:
@@ -45,14 +66,25 @@ def per_video_jf(units: list[dict]) -> dict[str, list[float]]:
     return dict(out)
 
 
-def methods_png(store: Store, benchmark: str = "instrack", include_hidden: bool = False) -> bytes:
-    plt = _pyplot()
+def methods_data(store: Store, benchmark: str = "instrack", include_hidden: bool = False
+                 ) -> dict[str, dict[str, float]]:
+    """What the methods plot shows: display name -> origin -> best J&F."""
     entries = [e for e in store.entries(benchmark, include_hidden=include_hidden) if e["jf_mean"] is not None]
     by_method: dict[str, dict[str, float]] = defaultdict(dict)
     for e in entries:
         # best of each origin per method: one bar per (method, origin)
         prev = by_method[e["display_name"]].get(e["origin"])
         by_method[e["display_name"]][e["origin"]] = max(prev or 0.0, e["jf_mean"])
+    return dict(by_method)
+
+
+def methods_png(store: Store, benchmark: str = "instrack", include_hidden: bool = False) -> bytes:
+    return methods_png_of(methods_data(store, benchmark, include_hidden), benchmark)
+
+
+@plain_text
+def methods_png_of(by_method: dict[str, dict[str, float]], benchmark: str) -> bytes:
+    plt = _pyplot()
     names = sorted(by_method, key=lambda n: max(by_method[n].values()))
     origins = [o for o in ORIGIN_COLOURS if any(o in v for v in by_method.values())]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * max(len(names), 3) + 1.2))
@@ -70,6 +102,7 @@ def methods_png(store: Store, benchmark: str = "instrack", include_hidden: bool 
     return _png(fig)
 
 
+@plain_text
 def per_video_png(series: dict[str, list[dict]], title: str = "per-video J&F") -> bytes:
     """series: label -> units of one entry."""
     plt = _pyplot()
@@ -88,6 +121,7 @@ def per_video_png(series: dict[str, list[dict]], title: str = "per-video J&F") -
     return _png(fig)
 
 
+@plain_text
 def robustness_png(units: list[dict], title: str = "robustness across a video's instructions") -> bytes:
     plt = _pyplot()
     videos = per_video_jf(units)

@@ -14,11 +14,31 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from instrack.errors import InsTrackError
 from instrack_leaderboard import schema
 from instrack_leaderboard.results import Result
+from instrack_leaderboard.sanitize import one_line
 from instrack_leaderboard.store import Store, as_utc, utcnow
 
 S = schema.submissions
+#: PostgreSQL advisory lock key held while an upload is counted and enqueued
+ENQUEUE_LOCK_KEY = 0x1E57_0001
+
+
+class QueueFull(Exception):
+    """Too many submissions are queued or running (HTTP 503)."""
+
+    def __init__(self, pending: int, limit: int):
+        super().__init__(f"{pending} submissions are waiting (limit {limit})")
+        self.pending, self.limit = pending, limit
+
+
+class QuotaExceeded(Exception):
+    """The submitter's hourly quota is used up (HTTP 429)."""
+
+    def __init__(self, recent: int, limit: int):
+        super().__init__(f"{recent} submissions in the last hour (limit {limit})")
+        self.recent, self.limit = recent, limit
 
 
 class Queue:
@@ -27,15 +47,48 @@ class Queue:
         self.engine = store.engine
 
     def enqueue(self, *, submitter_id: int, method: str, variant: str, paper: str, link: str, benchmark: str,
-                split: str, protocol: str, filename: str, stored_path: str, size_bytes: int, sha256: str) -> int:
+                split: str, protocol: str, filename: str, stored_path: str, size_bytes: int, sha256: str,
+                per_hour: int | None = None, max_pending: int | None = None) -> int:
+        """Insert a queued row; with `per_hour` / `max_pending`, only if the
+        submitter's uploads in the last hour and the queued + running rows are
+        still under them, checked and inserted under one write lock (QueueFull
+        otherwise), so concurrent uploads cannot all pass a count taken before
+        any of them was inserted."""
         now = utcnow()
         with self.engine.begin() as c:
+            self._lock_for_enqueue(c)
+            if per_hour is not None:
+                recent = c.execute(sa.select(sa.func.count()).select_from(S).where(
+                    S.c.submitter_id == submitter_id, S.c.created_at >= now - timedelta(hours=1))).scalar_one()
+                if recent >= per_hour:
+                    raise QuotaExceeded(recent, per_hour)
+            if max_pending is not None:
+                pending = c.execute(sa.select(sa.func.count()).select_from(S).where(
+                    S.c.status.in_(("queued", "running")))).scalar_one()
+                if pending >= max_pending:
+                    raise QueueFull(pending, max_pending)
             return c.execute(sa.insert(S).returning(S.c.id), {
                 "submitter_id": submitter_id, "method": method, "variant": variant, "paper": paper, "link": link,
                 "benchmark": benchmark, "split": split, "protocol": protocol, "filename": filename,
                 "stored_path": stored_path, "size_bytes": size_bytes, "sha256": sha256, "status": "queued",
                 "attempts": 0, "created_at": now, "updated_at": now,
             }).scalar_one()
+
+    def _lock_for_enqueue(self, c: sa.Connection) -> None:
+        """Serialise enqueues (count, then insert) across threads and processes.
+
+        SQLite: BEGIN IMMEDIATE takes the database's write lock before the
+        counts are read (a deferred transaction would read, then race for the
+        lock). PostgreSQL: a transaction-scoped advisory lock, so workers'
+        updates of the same table are not blocked. (Other databases are not
+        supported by the server; tested: SQLite, PostgreSQL.)"""
+        backend = self.engine.url.get_backend_name()
+        if backend == "sqlite":
+            c.exec_driver_sql("BEGIN IMMEDIATE")
+        elif backend == "postgresql":
+            c.execute(sa.select(sa.func.pg_advisory_xact_lock(ENQUEUE_LOCK_KEY)))
+        else:
+            raise InsTrackError(f"database {self.store.display_url}: the web board needs SQLite or PostgreSQL")
 
     def get(self, submission_id: int) -> dict | None:
         with self.engine.connect() as c:
@@ -109,9 +162,11 @@ class Queue:
         cond = [S.c.id == submission_id]
         if worker is not None:
             cond += [S.c.status == "running", S.c.worker == worker]
+        if problems is not None:
+            problems = [{"where": one_line(p["where"]), "reason": one_line(p["reason"])} for p in problems]
         with self.engine.begin() as c:
             return c.execute(sa.update(S).where(*cond).values(
-                status=status, message=message[:4000], problems=problems, lease_until=None, updated_at=utcnow(),
+                status=status, message=one_line(message), problems=problems, lease_until=None, updated_at=utcnow(),
             )).rowcount == 1
 
     def release(self, submission_id: int, worker: str) -> bool:

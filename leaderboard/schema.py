@@ -1,8 +1,8 @@
 """The store's tables as they are now (SQLAlchemy Core).
 
-migrations.py creates and changes the database step by step; a test checks that
-a freshly migrated database has exactly these tables and columns, so the two
-cannot drift apart.
+migrations/ (Alembic revisions) creates and changes the database; a test checks
+that a migrated database has exactly these tables, columns, types and indexes
+(Alembic's autogenerate comparison), so the two cannot drift apart.
 
 Metrics are columns, not a key-value table, so the board sorts in SQL and a
 missing cell ("-" in a paper's table) is a NULL."""

@@ -14,6 +14,7 @@ def score_upload(gt: str, split: str, protocol: str, path: str) -> dict[str, Any
     "message", "problems": [{"where", "reason"}]} | {"status": "failed", "message"}."""
     from instrack.errors import InsTrackError, SubmissionError
     from instrack.evaluation import evaluate
+    from instrack_leaderboard.sanitize import one_line
 
     try:
         # one process per job: parallelism comes from more jobs, not bigger ones
@@ -22,7 +23,16 @@ def score_upload(gt: str, split: str, protocol: str, path: str) -> dict[str, Any
         return {"status": "rejected", "message": f"{len(err.problems)} problem(s); nothing was scored",
                 "problems": [{"where": p.where, "reason": p.reason} for p in err.problems]}
     except InsTrackError as err:
-        return {"status": "failed", "message": str(err)}
+        return {"status": "failed", "message": one_line(str(err))}
+    except Exception as err:
+        # A reader that breaks on hostile input is a bug to fix, but the
+        # submitter sees one line naming it, the admin's log the traceback,
+        # and the job ends here (a deterministic error is not retried).
+        import traceback
+
+        traceback.print_exc(limit=12)
+        return {"status": "failed", "message": f"the evaluator could not read {path}: "
+                                               f"{type(err).__name__}: {one_line(str(err), 300)}"}
     # per-frame vectors are large and the store keeps per-unit values only
     for unit in result.get("units", []):
         for key in ("frames", "J-per-frame", "F-per-frame"):

@@ -12,6 +12,7 @@ import threading
 import time
 
 from instrack_leaderboard.config import ServerSettings
+from instrack_leaderboard.db import ENV_DB
 from instrack_leaderboard.store import Store
 from instrack_leaderboard.worker import PARENT_ENV
 
@@ -27,6 +28,7 @@ class WorkerSupervisor:
 
     def __init__(self, settings: ServerSettings):
         self.command = worker_command(settings)
+        self.db = settings.db
         self.proc: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="worker-supervisor", daemon=True)
@@ -39,7 +41,7 @@ class WorkerSupervisor:
         while not self._stop.is_set():
             started = time.monotonic()
             # the worker stops by itself if this process dies without stopping it
-            env = {**os.environ, PARENT_ENV: str(os.getpid())}
+            env = {**os.environ, PARENT_ENV: str(os.getpid()), ENV_DB: self.db}
             self.proc = subprocess.Popen(self.command, env=env)
             code = self.proc.wait()
             if self._stop.is_set():
@@ -87,8 +89,16 @@ def serve(settings: ServerSettings, host: str, port: int, with_worker: bool = Tr
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default
     # handler that would end the process before the worker is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from instrack_leaderboard.web.protocol import protocol_with_header_timeout
+
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+        # X-Forwarded-For is believed only from the proxies named in the
+        # settings (uvicorn's own default trusts any loopback peer, so anyone
+        # on the machine could pick the address the per-client limit counts)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=5,
+                    proxy_headers=bool(settings.trusted_proxies),
+                    forwarded_allow_ips=settings.trusted_proxies or "",
+                    http=protocol_with_header_timeout(settings.header_timeout_s))
     finally:
         if supervisor:
             supervisor.stop()

@@ -19,6 +19,7 @@ from instrack_leaderboard import schema
 from instrack_leaderboard.db import make_engine, resolve_url
 from instrack_leaderboard.migrations import migrate
 from instrack_leaderboard.results import Result, board_for
+from instrack_leaderboard.sanitize import checked_link
 
 E = schema.entries
 SORTABLE = {"method", "variant", "origin", "year", "setting", "created_at", *schema.METRIC_COLUMNS.values()}
@@ -79,6 +80,7 @@ class Store:
             raise UsageError(f"origin {origin!r}: expected one of {', '.join(schema.ORIGINS)}")
         if not method.strip():
             raise UsageError("method: must not be empty")
+        link = checked_link(link)  # shown as an href: http(s) only
         row = {
             "benchmark": board_for(result, benchmark), "split": result.split,
             "method": method.strip(), "variant": variant.strip(), "year": year, "setting": setting,

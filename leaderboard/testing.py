@@ -87,3 +87,17 @@ def wait_status(base_url: str, sub_id: int, final: tuple[str, ...] = ("done", "r
 def crash_job(gt: str, split: str, protocol: str, path: str) -> dict:
     """A scoring job whose process dies at once, as an out-of-memory kill would."""
     os._exit(137)
+
+
+def raising_job(gt: str, split: str, protocol: str, path: str) -> dict:
+    """A scoring job that hits a bug deep down, as a reader breaking on hostile input would."""
+    def decode(counts: str) -> None:
+        raise ValueError(f"Invalid RLE mask representation\n(counts {counts!r})")
+
+    decode(":PRW1:m\\mooooO")
+    return {}
+
+
+def sleeping_job(seconds: float) -> str:
+    time.sleep(seconds)
+    return "slept"

@@ -72,3 +72,10 @@ class PostgresServer:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
         return f"{self.url}/{name}"
+
+
+def postgres_fixture():
+    """A module-scoped pytest fixture body: `postgres = pytest.fixture(scope="module")(postgres_fixture)`."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()

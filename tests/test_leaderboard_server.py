@@ -1,6 +1,8 @@
-"""The web leaderboard as real processes on loopback: uploads, a restart of
-the server and a kill of the worker mid-queue with nothing lost, and bad input
-answered with the right status while the server keeps serving."""
+"""The web leaderboard as real processes on loopback, on SQLite and on a real
+PostgreSQL server: uploads, a restart of the server and a kill of the worker
+mid-queue with nothing lost, two workers claiming at the same time with each
+submission scored once, and bad input answered with the right status while the
+server keeps serving."""
 
 from __future__ import annotations
 
@@ -21,8 +23,19 @@ from instrack.evaluation import evaluate
 from instrack.dataset.sample import example_submission, sample_root
 from instrack_leaderboard.store import Store
 from instrack_leaderboard.testing import ServeProcess, free_port, wait_status, zip_folder
+from postgres_server import postgres_fixture
 
 pytestmark = pytest.mark.server
+
+postgres = pytest.fixture(scope="module")(postgres_fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        (tmp_path / "data").mkdir(exist_ok=True)
+        return str(tmp_path / "data" / "lb.sqlite")
+    return request.getfixturevalue("postgres").fresh_database()
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +102,10 @@ def _post(base: str, token: str | None, path: Path, method: str = "Mine", **extr
                           data={"method": method, **extra}, files={"file": (path.name, handle)})
 
 
-def test_restart_mid_queue_loses_nothing(tmp_path, files, expected):
+def test_restart_mid_queue_loses_nothing(tmp_path, files, expected, db_url):
     data = tmp_path / "data"
-    db = data / "lb.sqlite"
-    data.mkdir()
+    db = db_url
+    data.mkdir(exist_ok=True)
     token = Store(db).add_submitter("alice")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -146,6 +159,53 @@ def test_restart_mid_queue_loses_nothing(tmp_path, files, expected):
     assert len(store.entries("instrack-sample", origins=["submitted"])) == 1
     # the accepted upload is still on disk, under a name of ours
     assert len(list((data / "uploads").glob("*.zip"))) == 2
+
+
+# PostgreSQL only: on SQLite the claim race is covered by test_leaderboard_store's racing claim loops
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_workers_claiming_at_once_score_each_submission_once(tmp_path, files, expected, db_url):
+    import sqlalchemy as sa
+
+    from instrack_leaderboard.schema import submissions
+
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    token = Store(db_url).add_submitter("erin")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    common = ["--data-dir", str(data), "--db", db_url, "--lease-s", "5", "--poll-s", "0.05"]
+    web = ServeProcess(["--port", str(port), "--no-worker", *common], tmp_path / "web.log").start()
+    workers = [ServeProcess(["--worker-only", *common], tmp_path / f"worker{i}.log") for i in range(2)]
+    try:
+        web.wait_http(base)
+        for w in workers:
+            w.start()
+        deadline = time.monotonic() + 60
+        while not all("scoring with" in w.logs() for w in workers):  # both polling the queue
+            assert time.monotonic() < deadline, [w.logs() for w in workers]
+            time.sleep(0.1)
+        ids = []
+        for i in range(6):
+            r = _post(base, token, files["good" if i % 2 else "rle"], f"Twice-{i}")
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["id"])
+        final = [wait_status(base, i, timeout=120) for i in ids]
+    finally:
+        for proc in (web, *workers):
+            proc.stop()
+    assert [s["status"] for s in final] == ["done"] * 6 and {s["attempts"] for s in final} == {1}
+    store = Store(db_url)
+    entries = store.entries("instrack-sample", origins=["submitted"])
+    # one entry per submission, each naming its own submission, nothing twice
+    assert sorted(e["id"] for e in entries) == sorted(s["entry_id"] for s in final)
+    assert sorted(e["source"].split(" (")[0] for e in entries) == sorted(f"submission {i}" for i in ids)
+    for e in entries:
+        assert e["jf_mean"] == pytest.approx(expected["metrics"]["J&F-Mean"], abs=1e-9)
+    with store.engine.connect() as c:
+        scored_by = {r[0] for r in c.execute(sa.select(submissions.c.worker).where(submissions.c.id.in_(ids)))}
+    assert len(scored_by) == 2, scored_by  # both workers took part
+    for w in workers:
+        assert "Traceback" not in w.logs()
 
 
 def test_bad_input_right_status_and_still_serving(tmp_path, files):

@@ -55,41 +55,84 @@ def result_file(tmp_path, sample_result):
     return path
 
 
-def test_schema_fingerprint_matches_the_migrations():
-    assert migrations.fingerprint() == migrations.SCHEMA_FINGERPRINT, (
-        "schema.py changed: add a migration step that brings existing databases there, "
-        "then update migrations.SCHEMA_FINGERPRINT")
+def test_fresh_database_matches_the_schema_exactly_and_holds_the_seed(store_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
 
-
-def test_fresh_database_has_exactly_the_schema_and_the_seed(store_url):
     store = Store(store_url)
-    inspector = sa.inspect(store.engine)
-    for table in schema.metadata.tables.values():
-        assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys())
     with store.engine.connect() as c:
-        assert migrations.current_version(c) == migrations.LATEST
+        assert migrations.current_revision(c) == migrations.head()
+        # Alembic's own comparison: tables, columns, types, nullability, indexes, constraints
+        assert compare_metadata(MigrationContext.configure(c), schema.metadata) == []
     assert len(store.entries(None, origins=["reported"])) == 42
 
 
-def test_old_database_is_upgraded_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+def _all_rows(url: str) -> dict[str, list[dict]]:
     engine = sa.create_engine(url)
-    migrations.migrate(engine, target=1)  # as a version-1 install left it: no seed yet
+    out = {}
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(schema.entries)).scalar() == 0
+        for table in schema.metadata.sorted_tables:
+            rows = c.execute(sa.select(table).order_by(table.c.id)).mappings()
+            out[table.name] = [{k: (v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+                                for k, v in row.items()} for row in rows]
     engine.dispose()
+    return out
+
+
+def test_release_database_is_upgraded_with_every_row_kept(store_url):
+    from leaderboard_release_0_1 import TRACEBACK, make_release_database
+
+    url = store_url if "://" in store_url else f"sqlite:///{store_url}"
+    make_release_database(url)
+    before = _all_rows(url)
+    assert {k: len(v) for k, v in before.items()} == {"entries": 43, "submitters": 2, "submissions": 5,
+                                                       "unit_results": 6}
+    store = Store(url)  # upgrades
+    with store.engine.connect() as c:
+        assert migrations.current_revision(c) == migrations.head()
+        assert c.execute(sa.text("SELECT max(version) FROM schema_version")).scalar() == 2  # left as it was
+    after = _all_rows(url)
+    # every row and value is kept, but a stored traceback, which becomes its last line
+    failed = next(i for i, r in enumerate(before["submissions"]) if r["status"] == "failed")
+    assert before["submissions"][failed]["message"] == TRACEBACK
+    assert after["submissions"][failed]["message"] == "ValueError: Invalid RLE mask representation"
+    after["submissions"][failed]["message"] = TRACEBACK
+    assert after == before
+    # and it works as a store: the seed is not added twice, new rows go in
+    assert len(store.entries(None, origins=["reported"])) == 42
+    assert store.submitter_for_token(store.add_submitter("carol")).name == "carol"
+    assert len(Store(url).entries(None)) == 43  # opening again migrates nothing
+
+
+def test_release_database_before_its_seed_is_seeded(tmp_path):
+    from leaderboard_release_0_1 import make_release_database
+
+    url = f"sqlite:///{tmp_path / 'v1.sqlite'}"
+    make_release_database(url, seeded=False)  # as a version-1 install left it: no seed yet
     assert len(Store(url).entries(None)) == 42
-    assert len(Store(url).entries(None)) == 42  # opening again migrates nothing
+    assert len(Store(url).entries(None)) == 42
 
 
-def test_newer_database_is_refused(tmp_path):
+def test_newer_database_is_refused_untouched(tmp_path):
     path = tmp_path / "new.sqlite"
     store = Store(path)
     with store.engine.begin() as c:
-        c.execute(sa.insert(migrations.version_table), {"version": 99, "applied_at": datetime.now(timezone.utc),
-                                                        "description": "from the future"})
-    with pytest.raises(Exception, match="newer than this"):
+        c.execute(sa.text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    with pytest.raises(Exception, match="newer than this instrack_leaderboard"):
         Store(path)
+    with store.engine.connect() as c:
+        assert migrations.current_revision(c) == "9999_from_the_future"
+    legacy = tmp_path / "legacy.sqlite"
+    from leaderboard_release_0_1 import make_release_database, version_table
+
+    make_release_database(f"sqlite:///{legacy}")
+    engine = sa.create_engine(f"sqlite:///{legacy}")
+    with engine.begin() as c:
+        c.execute(sa.insert(version_table), {"version": 3, "applied_at": datetime.now(timezone.utc),
+                                             "description": "a step of a release we do not know"})
+    engine.dispose()
+    with pytest.raises(Exception, match="schema version 3, newer than"):
+        Store(legacy)
 
 
 def test_add_a_real_result_with_its_units(store_url, sample_result):
@@ -158,6 +201,33 @@ def test_queue_claim_is_exclusive_and_reaper_requeues(store_url):
     assert queue.count_since(bob.id, failed["created_at"] - timedelta(seconds=5)) == 2
 
 
+def test_concurrent_claims_take_each_row_once(store_url):
+    # eight workers' claim loops at once on one queue: every row is claimed exactly once
+    import threading
+
+    store = Store(store_url)
+    queue = Queue(store)
+    who = store.submitter_for_token(store.add_submitter("racer"))
+    ids = {queue.enqueue(submitter_id=who.id, method="m", variant="", paper="", link="", benchmark="instrack",
+                         split="test", protocol="instrack", filename="x.zip", stored_path="/nonexistent",
+                         size_bytes=1, sha256="0" * 64) for _ in range(40)}
+    claimed: list[int] = []
+    start = threading.Barrier(8)
+
+    def worker(name: str) -> None:
+        start.wait()
+        while (sub := queue.claim(name, lease_s=60)) is not None:
+            claimed.append(sub["id"])
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(claimed) == sorted(ids)
+    assert {queue.get(i)["attempts"] for i in ids} == {1}
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.pop("metrics"), "missing field 'metrics'"),
     (lambda d: d["metrics"].pop("J-Recall"), "metrics.J-Recall is missing"),
@@ -190,6 +260,8 @@ def test_cli_add_show_and_errors(tmp_path, result_file, capsys):
         (["leaderboard", "add", str(result_file), "--method", "X"], "changes the store: pass --db"),
         (["leaderboard", "add", str(tmp_path / "missing.json"), "--method", "X", "--db", str(db)], "no such file"),
         (["leaderboard", "hide", "999", "--db", str(db)], "entry 999: no such entry"),
+        (["leaderboard", "add", str(result_file), "--method", "X", "--link", "javascript:alert(1)", "--db", str(db)],
+         "expected an http:// or https:// URL"),
         (["leaderboard", "render", "--table", "nope"], "unknown table or benchmark"),
         (["leaderboard", "add", str(result_file), "--method", "X", "--db", str(tmp_path / "no" / "x.sqlite")],
          "does not exist"),

@@ -23,7 +23,7 @@ from instrack_leaderboard.executor import DaskExecutor, LocalExecutor
 from instrack_leaderboard.hosting import codabench, evalai
 from instrack_leaderboard.queue import Queue
 from instrack_leaderboard.store import Store
-from instrack_leaderboard.testing import crash_job, zip_folder
+from instrack_leaderboard.testing import crash_job, raising_job, zip_folder
 from instrack_leaderboard.worker import Worker
 
 
@@ -90,6 +90,20 @@ def test_crashed_evaluation_is_retried_then_failed(setup):
     final = queue.get(sub)
     assert final["status"] == "failed" and "crashed 2 time(s)" in final["message"]
     assert not worker.run_once()
+
+
+def test_a_job_that_raises_is_stored_as_one_line(setup):
+    # a reader's bug deep in the evaluation: the row says what broke in one
+    # line; the traceback went to the worker's log, never to the public page
+    settings, store, queue, enqueue, good, _ = setup
+    sub = enqueue(good, "Buggy")
+    worker = Worker(settings, store, LocalExecutor(), job=raising_job)
+    while worker.run_once():
+        pass
+    final = queue.get(sub)
+    assert final["status"] == "failed" and final["attempts"] == 2
+    assert "ValueError: Invalid RLE mask representation" in final["message"]
+    assert "\n" not in final["message"] and "Traceback" not in final["message"] and "File " not in final["message"]
 
 
 def test_dask_executor_on_a_local_cluster(setup, expected):

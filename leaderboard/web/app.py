@@ -8,13 +8,17 @@ GET /api/entries. Uploads are checked at once with the evaluator's own checks
 
 HTTP statuses: 400 a malformed request, 401 a wrong or missing token, 403 not
 an admin, 404 nothing there, 413 too large, 422 a submission the evaluator
-rejects (with every problem), 429 too many requests, 503 queue full.
+rejects (with every problem), 429 too many requests, 503 queue full. No public
+page or API answer carries a traceback: a failure is one line, the traceback
+goes to the server's log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -29,18 +33,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from instrack.errors import InsTrackError
 from instrack_leaderboard import plots
 from instrack_leaderboard.config import ServerSettings
-from instrack_leaderboard.queue import Queue
+from instrack_leaderboard.queue import Queue, QueueFull, QuotaExceeded
 from instrack_leaderboard.reported import BENCHMARKS
 from instrack_leaderboard.schema import METRIC_COLUMNS, UNIT_METRICS
+from instrack_leaderboard.sanitize import is_http_link, one_line
 from instrack_leaderboard.scoring import check_upload
 from instrack_leaderboard.store import LOWER_IS_BETTER, SORTABLE, Store, utcnow
 from instrack_leaderboard.tables import SHORT, competition_marks, percent
-from instrack_leaderboard.web.limits import BodySizeLimit, RateLimiter
+from instrack_leaderboard.web.limits import BodySizeLimit, BodyTooLarge, RateLimiter, SecurityHeaders
 from instrack_leaderboard.web.pages import environment
+from instrack_leaderboard.web.plotcache import PlotCache, digest
+
+log = logging.getLogger("instrack.leaderboard.web")
 
 TITLES = {k: v[0] for k, v in BENCHMARKS.items()}
 # multipart overhead on top of the file itself (boundaries, the other fields)
 FORM_SLACK = 64 << 10
+#: ids are 64-bit signed integers in both databases; larger ones name nothing
+MAX_ID = 2**63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Refusal(Exception):
@@ -81,9 +92,12 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
     post_limiter = RateLimiter(settings.posts_per_minute, 60.0)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
 
+    plot_cache = PlotCache()
     app = FastAPI(title="InsTrack leaderboard", docs_url="/api/docs", redoc_url=None)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + FORM_SLACK)
+    app.add_middleware(SecurityHeaders)  # outermost: the 413 answers carry the headers too
     app.state.store, app.state.queue, app.state.settings = store, queue, settings
+    app.state.plot_cache = plot_cache
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = env.get_template(name).render(titles=TITLES, settings=settings, **context)
@@ -101,8 +115,17 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
     @app.exception_handler(InsTrackError)
     async def input_error(request: Request, exc: InsTrackError):
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return error_page(400, "bad request", [str(exc)])
+            return JSONResponse({"error": one_line(str(exc))}, status_code=400)
+        return error_page(400, "bad request", [one_line(str(exc))])
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception):
+        # a bug of ours: one line for the visitor, the traceback for the log
+        # (Starlette re-raises after this answer, so uvicorn logs it)
+        message = "internal error; the server's log has the details"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=500)
+        return error_page(500, "internal error", [message])
 
     # -- the board ---------------------------------------------------------------
 
@@ -111,6 +134,7 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
                     order: str | None = None):
         if sort not in SORTABLE:
             sort = "jf_mean"
+        _plain_parameters(benchmark=benchmark, origin=origin)
         descending = None if order not in ("asc", "desc") else order == "desc"
         origins = None if origin == "all" else [origin]
         entries = await run_in_threadpool(store.entries, benchmark, origins, False, sort, descending)
@@ -138,15 +162,28 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
                     lead_columns=[("method", "Method"), ("origin", "Origin"), ("year", "Year"),
                                   ("setting", "Online/Offline"), ("created_at", "Added")])
 
+    def png_response(request: Request, key: str, draw) -> Response:  # noqa: ANN001
+        etag = f'"{key}"'
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(plot_cache.get(key, draw), media_type="image/png", headers=headers)
+
     @app.get("/plot/methods.png")
-    async def methods_plot(benchmark: str = settings.benchmark):
-        png = await run_in_threadpool(plots.methods_png, store, benchmark)
-        return Response(png, media_type="image/png")
+    async def methods_plot(request: Request, benchmark: str = settings.benchmark):
+        # a board with entries, a known one, or this server's own (empty until its first score):
+        # any other name would let anyone make the server draw empty plots without end
+        if benchmark not in {settings.benchmark, *TITLES} and benchmark not in await run_in_threadpool(
+                store.benchmarks):
+            raise StarletteHTTPException(404, f"benchmark {benchmark[:80]!r}: no such board")
+        data = await run_in_threadpool(plots.methods_data, store, benchmark)
+        key = digest("methods", benchmark, data)
+        return await run_in_threadpool(png_response, request, key, lambda: plots.methods_png_of(data, benchmark))
 
     # -- an entry ------------------------------------------------------------------
 
     def visible_entry(entry_id: int) -> dict:
-        e = store.entry(entry_id)
+        e = store.entry(entry_id) if 0 < entry_id <= MAX_ID else None
         if e is None or e["hidden"]:
             raise StarletteHTTPException(404, f"entry {entry_id}: no such entry (or hidden by an admin)")
         return e
@@ -159,16 +196,20 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
                     unit_metrics=list(UNIT_METRICS), pct=percent, fmt=_fmt, breakdowns=_breakdown_tables(e))
 
     @app.get("/entry/{entry_id}/plot/{kind}.png")
-    async def entry_plot(entry_id: int, kind: str):
+    async def entry_plot(request: Request, entry_id: int, kind: str):
+        if kind not in ("per-video", "robustness"):
+            raise StarletteHTTPException(404, f"plot {kind[:40]!r}: expected per-video or robustness")
         e = await run_in_threadpool(visible_entry, entry_id)
         units = await run_in_threadpool(store.units, entry_id)
         if kind == "per-video":
-            png = await run_in_threadpool(plots.per_video_png, {e["display_name"]: units})
-        elif kind == "robustness":
-            png = await run_in_threadpool(plots.robustness_png, units)
+            def draw() -> bytes:
+                return plots.per_video_png({e["display_name"]: units})
         else:
-            raise StarletteHTTPException(404, f"plot {kind!r}: expected per-video or robustness")
-        return Response(png, media_type="image/png")
+            def draw() -> bytes:
+                return plots.robustness_png(units)
+        # an entry's units never change once written; its name is part of the figure
+        key = digest(kind, entry_id, e["display_name"], len(units))
+        return await run_in_threadpool(png_response, request, key, draw)
 
     # -- submissions -------------------------------------------------------------------
 
@@ -184,8 +225,12 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
                                f"(got {request.headers.get('content-type') or 'no content type'})")
         try:
             form = await request.form(max_files=1, max_fields=16)
+        except BodyTooLarge:
+            raise  # BodySizeLimit answers 413 (a chunked body went over the limit while read)
         except Exception as err:  # a body that is not multipart/form-data
-            raise Refusal(400, f"expected a multipart/form-data upload with a 'file' field ({err})") from err
+            detail = getattr(err, "detail", None) or err
+            raise Refusal(400, f"expected a multipart/form-data upload with a 'file' field ({one_line(detail)})"
+                          ) from err
         fields = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items()}
         values = {"method": fields.get("method") or "", "variant": fields.get("variant") or "",
                   "paper": fields.get("paper") or "", "link": fields.get("link") or ""}
@@ -200,29 +245,56 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
         for key, value in values.items():
             if not isinstance(value, str) or len(value) > 500:
                 raise Refusal(400, f"the field {key!r} must be text of at most 500 characters")
+            if _CONTROL.search(value):  # PostgreSQL refuses NUL in text; newlines would break one-line lists
+                raise Refusal(400, f"the field {key!r} must be one line of text, without control characters")
+        if values["link"] and not is_http_link(values["link"]):
+            raise Refusal(400, "the field 'link' must be an http:// or https:// URL (or left empty)")
         upload = fields.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Refusal(400, "the field 'file' is required: a .zip of the PNG masks or an RLE .json")
+        def over_quota(recent: int) -> Refusal:
+            return Refusal(429, f"submitter {submitter.name!r} has made {recent} submissions in the last hour "
+                                f"(limit {settings.submissions_per_hour}); try again later", retry_after=600)
+
+        def queue_full() -> Refusal:
+            return Refusal(503, "the queue is full; try again in a few minutes", retry_after=120)
+
+        # early answers, before the upload is stored and checked; the binding
+        # check is the one made under a lock when the row is inserted (enqueue)
         since = utcnow() - timedelta(hours=1)
         recent = await run_in_threadpool(queue.count_since, submitter.id, since)
         if recent >= settings.submissions_per_hour:
-            raise Refusal(429, f"submitter {submitter.name!r} has made {recent} submissions in the last hour "
-                               f"(limit {settings.submissions_per_hour}); try again later", retry_after=600)
+            raise over_quota(recent)
         if await run_in_threadpool(queue.pending) >= settings.max_pending:
-            raise Refusal(503, "the queue is full; try again in a few minutes", retry_after=120)
+            raise queue_full()
+        filename = _CONTROL.sub("?", Path(upload.filename.replace("\\", "/")).name)[:200] or "upload"
         stored, size, sha = await run_in_threadpool(_store_upload, upload, settings.upload_dir)
-        filename = Path(upload.filename).name[:200]
-        problems = await run_in_threadpool(check_upload, str(settings.gt_root), settings.split, settings.protocol,
-                                           str(stored))
-        if problems:
-            stored.unlink(missing_ok=True)
-            shown = [{"where": p["where"].replace(str(stored), filename),
-                      "reason": p["reason"].replace(str(stored), filename)} for p in problems]
-            raise Refusal(422, f"{filename}: {len(shown)} problem(s); nothing was queued", problems=shown)
-        sub_id = await run_in_threadpool(lambda: queue.enqueue(
-            submitter_id=submitter.id, benchmark=settings.benchmark, split=settings.split,
-            protocol=settings.protocol, filename=filename, stored_path=str(stored), size_bytes=size, sha256=sha,
-            **values))
+        queued = False
+        try:
+            try:
+                problems = await run_in_threadpool(check_upload, str(settings.gt_root), settings.split,
+                                                   settings.protocol, str(stored))
+            except Exception as err:  # a reader's bug on hostile input: still the upload's fault, said in one line
+                log.exception("checking upload %s (%s) raised", stored, filename)
+                problems = [{"where": str(stored), "reason": f"could not be read ({type(err).__name__}: "
+                                                             f"{one_line(str(err), 300)})"}]
+            if problems:
+                shown = [{"where": one_line(p["where"].replace(str(stored), filename)),
+                          "reason": one_line(p["reason"].replace(str(stored), filename))} for p in problems]
+                raise Refusal(422, f"{filename}: {len(shown)} problem(s); nothing was queued", problems=shown)
+            try:
+                sub_id = await run_in_threadpool(lambda: queue.enqueue(
+                    submitter_id=submitter.id, benchmark=settings.benchmark, split=settings.split,
+                    protocol=settings.protocol, filename=filename, stored_path=str(stored), size_bytes=size,
+                    sha256=sha, per_hour=settings.submissions_per_hour, max_pending=settings.max_pending, **values))
+            except QuotaExceeded as err:
+                raise over_quota(err.recent) from None
+            except QueueFull:
+                raise queue_full() from None
+            queued = True
+        finally:
+            if not queued:  # refused or failed: nothing of it stays on disk
+                stored.unlink(missing_ok=True)
         return {"id": sub_id, "status": "queued", "url": f"/submission/{sub_id}",
                 "api": f"/api/submissions/{sub_id}", "sha256": sha}
 
@@ -256,11 +328,16 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
         return JSONResponse(accepted, status_code=202)
 
     def public_submission(sub_id: int) -> dict:
-        sub = queue.get(sub_id)
+        sub = queue.get(sub_id) if 0 < sub_id <= MAX_ID else None
         if sub is None:
             raise StarletteHTTPException(404, f"submission {sub_id}: no such submission")
-        sub.pop("stored_path", None)  # the server's own paths stay private
+        stored = sub.pop("stored_path", None) or "\0"  # the server's own paths stay private
         sub.pop("worker", None)
+        # stored as one line since the worker writes it so; rows an older
+        # release wrote may hold a traceback: never shown
+        sub["message"] = one_line(sub["message"].replace(stored, sub["filename"]))
+        if not is_http_link(sub["link"]):
+            sub["link"] = ""
         return sub
 
     @app.get("/submission/{sub_id}", response_class=HTMLResponse)
@@ -281,8 +358,10 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
 
     @app.get("/api/entries")
     async def api_entries(benchmark: str = settings.benchmark, origin: str = "all"):
+        _plain_parameters(benchmark=benchmark, origin=origin)
         entries = await run_in_threadpool(store.entries, benchmark, None if origin == "all" else [origin])
         return [{**{k: v for k, v in e.items() if k not in ("dataset", "breakdowns")},
+                 "link": e["link"] if is_http_link(e["link"]) else "",
                  "created_at": e["created_at"].isoformat()} for e in entries]
 
     # -- admin ------------------------------------------------------------------------------
@@ -300,7 +379,7 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
         if not who.is_admin:
             raise StarletteHTTPException(403, f"{who.name} is not an admin")
         hidden = str(form.get("hidden", "1")) not in ("0", "false", "")
-        if await run_in_threadpool(store.entry, entry_id) is None:
+        if not 0 < entry_id <= MAX_ID or await run_in_threadpool(store.entry, entry_id) is None:
             raise StarletteHTTPException(404, f"entry {entry_id}: no such entry")
         await run_in_threadpool(store.set_hidden, entry_id, hidden)
         if request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", ""):
@@ -309,7 +388,7 @@ def create_app(settings: ServerSettings, store: Store | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz():
-        return {"ok": True, "pending": await run_in_threadpool(queue.pending)}
+        return {"ok": True, "pending": await run_in_threadpool(queue.pending), "plots_drawn": plot_cache.rendered}
 
     return app
 
@@ -344,6 +423,14 @@ def _store_upload(upload: UploadFile, folder: Path) -> tuple[Path, int, str]:
         Path(tmp).unlink(missing_ok=True)
         raise
     return final, size, digest.hexdigest()
+
+
+def _plain_parameters(**params: str) -> None:
+    """Query parameters that go into a query: short, no control characters
+    (PostgreSQL refuses NUL in text: a 500 otherwise)."""
+    for name, value in params.items():
+        if len(value) > 200 or _CONTROL.search(value):
+            raise StarletteHTTPException(400, f"parameter {name!r}: expected a short name without control characters")
 
 
 def _fmt(value: Any) -> str:

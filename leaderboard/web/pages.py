@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import jinja2
 
+from instrack_leaderboard.sanitize import is_http_link
+
 BASE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -72,7 +74,7 @@ ENTRY = """{% extends "base" %}
 <tr><th>Benchmark</th><td>{{ titles.get(e.benchmark, e.benchmark) }} ({{ e.split }})</td></tr>
 <tr><th>Protocol</th><td>{{ e.protocol }}</td></tr>
 {% if e.paper %}<tr><th>Paper</th><td>{{ e.paper }}</td></tr>{% endif %}
-{% if e.link %}<tr><th>Link</th><td><a href="{{ e.link }}" rel="nofollow noopener">{{ e.link }}</a></td></tr>{% endif %}
+{% if e.link %}<tr><th>Link</th><td>{% if e.link is http_link %}<a href="{{ e.link }}" rel="nofollow noopener noreferrer">{{ e.link }}</a>{% else %}{{ e.link }}{% endif %}</td></tr>{% endif %}
 {% if e.source %}<tr><th>Source</th><td>{{ e.source }}</td></tr>{% endif %}
 <tr><th>Dataset revision</th><td><code>{{ e.dataset_revision or '-' }}</code></td></tr>
 <tr><th>Evaluator version</th><td>{{ e.evaluator_version or '-' }}</td></tr>
@@ -167,4 +169,7 @@ ERROR = """{% extends "base" %}
 def environment() -> jinja2.Environment:
     loader = jinja2.DictLoader({"base": BASE, "board": BOARD, "entry": ENTRY, "submit": SUBMIT,
                                 "submission": SUBMISSION, "submissions": SUBMISSIONS, "error": ERROR})
-    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    # a stored link becomes an href only if http(s): never javascript: or data:
+    env.tests["http_link"] = is_http_link
+    return env

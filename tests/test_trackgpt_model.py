@@ -48,9 +48,12 @@ def test_brain_shapes_and_token_positions(model) -> None:
     out = brain(batch.to(model.device))
     assert out.q_r.shape == out.q_p.shape == (2, 32)
     assert torch.isfinite(out.text_loss)
-    no_tokens = brain.collate(["q"], pixels[None], ["Sure."])
+    # a text-only answer (VQA) has no queries; half of the pair is an error
+    text_only = brain(brain.collate(["q"], pixels[None], [" Sure."]).to(model.device))
+    assert text_only.rows.tolist() == [] and text_only.q_r.shape == (0, 32) and torch.isfinite(text_only.text_loss)
+    half = brain.collate(["q"], pixels[None], [" Sure. <TK>"])
     with pytest.raises(ValueError, match="<TK>"):
-        brain(no_tokens.to(model.device))
+        brain(half.to(model.device))
 
 
 def test_perception_shapes(model) -> None:

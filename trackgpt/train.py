@@ -92,6 +92,8 @@ class TrainResult:
     checkpoint: Path
     steps: int
     history: list[dict[str, float]] = field(default_factory=list)
+    #: clips drawn per source dataset (this process), e.g. {"ade20k": 12, "llava_instruct": 5}
+    drawn: dict[str, int] = field(default_factory=dict)
 
 
 def parse_data_args(values: list[str]) -> tuple[DataSpec, ...]:
@@ -199,7 +201,11 @@ def train(config: TrainConfig) -> TrainResult:
                disable=not (config.progress and accelerator.is_main_process), dynamic_ncols=True)
     step, start = 0, time.perf_counter()
     model.train()
+    drawn: dict[str, int] = {}
     for clips in loader:
+        for clip in clips:
+            key = clip.item.source or "?"
+            drawn[key] = drawn.get(key, 0) + 1
         with accelerator.accumulate(model):
             losses = model(clips, propagation=config.propagation, rng=rng, templates=templates)
             accelerator.backward(losses["loss"])
@@ -235,8 +241,9 @@ def train(config: TrainConfig) -> TrainResult:
             "data": [{**asdict(d), "path": str(d.path), "weight": w} for d, (_, w) in zip(config.data, sources)],
             "grad_accum": accum, "world_size": world, "mixed_precision": mixed,
             "seconds": time.perf_counter() - start, "last": history[-1] if history else None,
+            "drawn": dict(sorted(drawn.items())),
         })
-    return TrainResult(final, step, history)
+    return TrainResult(final, step, history, drawn)
 
 
 __all__ = ["DataSpec", "STAGES", "StageConfig", "TrainConfig", "TrainResult", "parse_data_arg", "parse_data_args",

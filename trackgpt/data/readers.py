@@ -101,7 +101,7 @@ def read_rgb(path: Path) -> np.ndarray:
         raise DataError(f"{path}: unreadable image ({err})") from err
 
 
-def _items_from_split(split, style: str, rephrasings: bool) -> list[TrainItem]:
+def _items_from_split(split, style: str, rephrasings: bool, source: str) -> list[TrainItem]:
     items = []
     for video in split.videos.values():
         frames = tuple(video.image_path(f) for f in video.frames)
@@ -109,12 +109,13 @@ def _items_from_split(split, style: str, rephrasings: bool) -> list[TrainItem]:
         for ins in video.instructions:
             if ins.kind == REPHRASE and not rephrasings:
                 continue
-            items.append(TrainItem(f"{video.name}/{ins.exp_id}", frames, masks, ins.obj_ids, ins.text, style))
+            items.append(TrainItem(f"{video.name}/{ins.exp_id}", frames, masks, ins.obj_ids, ins.text, style,
+                                   source=source))
     return items
 
 
 def read_instrack(root: str | Path, split: str = "train", rephrasings: bool = True) -> list[TrainItem]:
-    return _items_from_split(read_split(root, split), "instruction", rephrasings)
+    return _items_from_split(read_split(root, split), "instruction", rephrasings, "instrack")
 
 
 def read_ref_youtube_vos(root: str | Path, split: str = "train", rephrasings: bool = True) -> list[TrainItem]:
@@ -127,7 +128,7 @@ def read_ref_youtube_vos(root: str | Path, split: str = "train", rephrasings: bo
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"{meta_path}: not valid JSON ({err})") from err
-    return _items_from_split(parse_meta(meta, split, root / split, str(meta_path)), "referring", rephrasings)
+    return _items_from_split(parse_meta(meta, split, root / split, str(meta_path)), "referring", rephrasings, "refytvos")
 
 
 def read_image_manifest(path: str | Path, split: str = "train", rephrasings: bool = True) -> list[TrainItem]:
@@ -145,7 +146,7 @@ def read_image_manifest(path: str | Path, split: str = "train", rephrasings: boo
             raise DataError(f"{path}:{number}: expected {{\"image\", \"mask\", \"text\"}} ({err})") from err
         obj_ids = tuple(int(i) for i in rec.get("obj_id", [1]))
         style = rec.get("style", "referring")
-        items.append(TrainItem(f"{path.stem}:{number}", (image,), (mask,), obj_ids, text, style))
+        items.append(TrainItem(f"{path.stem}:{number}", (image,), (mask,), obj_ids, text, style, source="images"))
     return items
 
 

@@ -1,0 +1,182 @@
+"""Stage-1 readers on fixtures in each release's format (tests/trackgpt_fixtures.py):
+what each yields, pixels and text, and clear errors on broken files; then a
+tiny training run that mixes every stage-1 source, VQA turns included."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instrack.errors import DataError
+from tests.trackgpt_fixtures import COLOURS, H, W, box, write_stage1
+from trackgpt.data.readers import read_dataset
+
+pytest.importorskip("pycocotools")
+
+
+@pytest.fixture(scope="module")
+def stage1(tmp_path_factory) -> dict[str, Path]:
+    return write_stage1(tmp_path_factory.mktemp("dataset"))
+
+
+def _draws(kind: str, path: Path, n: int = 40):
+    """Concrete items drawn from a reader's (lazy) items, as the sampler draws them."""
+    items = read_dataset(kind, path)
+    rng = random.Random(0)
+    out = []
+    for _ in range(n):
+        item = items[rng.randrange(len(items))]
+        item = item.sample(rng) if hasattr(item, "sample") else item
+        if item is not None:
+            out.append(item)
+    return items, out
+
+
+def _flat(image: np.ndarray, value: int) -> bool:
+    return image.shape == (H, W, 3) and int(np.abs(image.astype(int) - value).max()) <= 3
+
+
+def test_ade20k(stage1) -> None:
+    items, draws = _draws("ade20k", stage1["ade20k"])
+    assert len(items) == 1
+    by_text = {d.text: d for d in draws}
+    assert set(by_text) == {"sky", "person"}  # first synonym of "person, individual, ..."
+    sky = by_text["sky"].target(0)
+    assert (sky[:, :16] == 1).all()
+    assert (sky[:12, 16:] == 255).all()  # "other objects" (0) is void
+    assert (sky[12:, 16:] == 0).all()
+    assert by_text["person"].target(0).sum() == 12 * 16 + 255 * 12 * 16
+    assert _flat(by_text["sky"].image(0), COLOURS["ade20k"])
+    assert by_text["sky"].conversation()[0][0] == "Can you track the sky in the video?"
+
+
+def test_cocostuff(stage1) -> None:
+    _, draws = _draws("cocostuff", stage1["cocostuff"])
+    by_text = {d.text: d for d in draws}
+    assert set(by_text) == {"person", "dirt"}  # building-other: void, as LISA
+    dirt = by_text["dirt"].target(0)
+    assert (dirt[16:] == 1).all() and (dirt[:8] == 0).all() and (dirt[8:16] == 255).all()
+    assert _flat(by_text["dirt"].image(0), COLOURS["cocostuff"])
+
+
+@pytest.mark.parametrize("kind, names, rect", [
+    ("paco_lvis", {"mug handle", "the handle of the mug"}, (2, 3, 10, 9)),
+    ("pascal_part", {"dog head", "the head of the dog"}, (20, 0, 30, 5)),
+    ("partimagenet", {"fish fin", "the fin of the fish"}, (0, 20, 6, 24)),
+])
+def test_coco_format_part_sets(stage1, kind, names, rect) -> None:
+    _, draws = _draws(kind, stage1[kind])
+    assert {d.text for d in draws} == names  # LISA's two phrasings of a part
+    assert np.array_equal(draws[0].target(0), box(*rect))
+    assert _flat(draws[0].image(0), COLOURS[kind])
+
+
+@pytest.mark.parametrize("kind", ["refcoco", "refcoco+", "refcocog"])
+def test_refer_sets(stage1, kind) -> None:
+    items, draws = _draws(kind, stage1[kind])
+    assert {d.text for d in draws} == {f"left person {kind}"}  # the val ref is not trained on
+    assert np.array_equal(draws[0].target(0), box(4, 4, 12, 20))
+    assert _flat(draws[0].image(0), COLOURS[kind])
+    assert read_dataset(kind, stage1[kind], split="val")[0].sentences[0][0] == "right person"
+
+
+def test_refs_pickle_cannot_run_code(stage1, tmp_path) -> None:
+    import shutil
+
+    bad = tmp_path / "refcoco"
+    shutil.copytree(stage1["refcoco"], bad)
+    shutil.copytree(stage1["refcoco"].parent / "images", tmp_path / "images")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (bad / "refs(unc).p").write_bytes(pickle.dumps([Evil()]))
+    with pytest.raises(DataError, match=r"refs\(unc\)\.p: not a refer refs file .*refuses builtins.print"):
+        read_dataset("refcoco", bad)
+
+
+def test_llava_instruct(stage1) -> None:
+    items = read_dataset("llava_instruct", stage1["llava_instruct"])
+    assert len(items) == 1 and items[0].style == "vqa" and not items[0].has_target
+    assert items[0].conversation() == [("What colour is the picture?", " It is light grey."),
+                                       ("Is anything in it?", " No, it is empty.")]
+    assert items[0].target(0) is None
+    assert _flat(items[0].image(0), COLOURS["llava_instruct"])
+
+
+def test_reasonseg(stage1) -> None:
+    items, draws = _draws("reasonseg", stage1["reasonseg"], n=200)
+    target = np.zeros((H, W), np.uint8)
+    target[2:18, 2:18] = 1
+    target[5:9, 5:9] = 255  # "ignore" polygon; the "flag" one is skipped
+    kinds = {"vqa": 0, "tokens": 0, "tokens+text": 0}
+    for d in draws:
+        assert d.text == "the thing you would sit on to rest"
+        if d.style == "vqa":
+            kinds["vqa"] += 1
+            assert d.conversation() == [("the thing you would sit on to rest", " The chair has a seat.")]
+            continue
+        assert d.style == "instruction" and np.array_equal(d.target(0), target)
+        answer = d.conversation()[0][1]
+        kinds["tokens+text" if d.explanation else "tokens"] += 1
+        assert answer == " Sure, I track the object. <TK>, <PO>" + (" The chair has a seat." if d.explanation else "")
+    # LISA's draw: 10 % text only, the rest half with the explanation
+    assert 5 <= kinds["vqa"] <= 40 and kinds["tokens"] > 50 and kinds["tokens+text"] > 50, kinds
+    assert _flat(draws[0].image(0), COLOURS["reasonseg"])
+
+
+def test_readers_name_the_broken_file(stage1, tmp_path) -> None:
+    bad = tmp_path / "llava.json"
+    bad.write_text(json.dumps([{"image": "x.jpg", "conversations": [{"from": "robot", "value": "hi"}]}]))
+    (tmp_path / "images").mkdir()
+    with pytest.raises(DataError, match=r"llava.json: conversation 0: expected"):
+        read_dataset("llava_instruct", bad)
+    with pytest.raises(DataError, match="no objectInfo150.txt"):
+        (tmp_path / "ade" / "images" / "training").mkdir(parents=True)
+        read_dataset("ade20k", tmp_path / "ade")
+    with pytest.raises(DataError, match="nowhere: not found"):
+        read_dataset("reasonseg", tmp_path / "nowhere")
+    broken = tmp_path / "rs" / "train"
+    broken.mkdir(parents=True)
+    (broken / "a.jpg").write_bytes((stage1["reasonseg"] / "train" / "img1.jpg").read_bytes())
+    (broken / "a.json").write_text('{"text": ["x"], "shapes": [{"label": "target"}]}')
+    with pytest.raises(DataError, match=r"a.json: expected"):
+        read_dataset("reasonseg", tmp_path / "rs")
+
+
+@pytest.mark.torch
+def test_tiny_run_mixes_every_stage1_source_and_its_loss_falls(stage1, tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("segment_anything")
+    from trackgpt.train import TrainConfig, parse_data_args, train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = parse_data_args([",".join(f"{kind}={path}" for kind, path in stage1.items())])
+        config = TrainConfig(preset="tiny", stage="image", data=data, out=tmp_path / "run", epochs=1,
+                             steps_per_epoch=60, batch_size=2, grad_accum=1, lr=1e-2, warmup_steps=2, device="cpu",
+                             progress=False)
+        result = train(config)
+    finally:
+        torch.set_num_threads(threads)
+    assert set(result.drawn) == set(stage1), result.drawn  # every source, VQA included
+    text = [h["text"] for h in result.history]
+    # From ~ln(264) = 5.58 (a random LM over the tiny preset's 264 rows) down:
+    # measured 5.46 over the first 5 steps, ~5.0 over the last 10.
+    assert np.mean(text[-10:]) < np.mean(text[:5]) - 0.3, text
+    # some steps were text-only (two VQA turns): no mask terms logged for them
+    masks = [h for h in result.history if "bce" in h]
+    assert 0 < len(masks) <= len(result.history)
+    saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
+    weights = {d["kind"]: d["weight"] for d in saved["data"]}
+    # LISA's 9:3:3:1 spread over the datasets given
+    assert weights == {"ade20k": 1.8, "cocostuff": 1.8, "paco_lvis": 1.8, "pascal_part": 1.8, "partimagenet": 1.8,
+                       "refcoco": 1.0, "refcoco+": 1.0, "refcocog": 1.0, "llava_instruct": 3.0, "reasonseg": 1.0}
+    assert saved["drawn"] == result.drawn

@@ -163,3 +163,21 @@ def test_track_cli_errors(tmp_path: Path, capsys) -> None:
     assert "Did you mean: 7b?" in capsys.readouterr().err
     assert main(base + ["--preset", "tiny", "--tau-ratio", "2"]) == 2
     assert "--tau-ratio" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form, suffix", [(None, " Please track the object."),
+                                          ("ours", " Please track the target of this instruction in the video.")])
+def test_instructions_are_put_as_the_authors_do(model, video, monkeypatch, form, suffix) -> None:
+    asked = []
+    reason = model.brain.reason
+
+    def spy(image, questions, generate=True):
+        asked.extend(questions)
+        return reason(image, questions, generate=generate)
+
+    monkeypatch.setattr(model.brain, "reason", spy)
+    unit = list(video.units())[0]
+    config = TrackingConfig(rethinking=False, generate_answer=False,
+                            **({"instruction_form": form} if form else {}))
+    track_video(TrackGPTTracker(model, config), video, [unit])
+    assert asked == [" ".join(unit.instruction.text.split()) + suffix]

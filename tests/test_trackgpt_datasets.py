@@ -180,3 +180,54 @@ def test_tiny_run_mixes_every_stage1_source_and_its_loss_falls(stage1, tmp_path)
     assert weights == {"ade20k": 1.8, "cocostuff": 1.8, "paco_lvis": 1.8, "pascal_part": 1.8, "partimagenet": 1.8,
                        "refcoco": 1.0, "refcoco+": 1.0, "refcocog": 1.0, "llava_instruct": 3.0, "reasonseg": 1.0}
     assert saved["drawn"] == result.drawn
+
+
+# ---- fuzzing: whatever the JSON holds, a reader yields items or a DataError ----
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-5, 40) | st.floats(-5, 40, allow_nan=False)
+                     | st.text(max_size=6), lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.sampled_from(["text", "is_sentence", "shapes", "label", "points",
+                                                        "from", "value", "image", "conversations"]), inner, max_size=4),
+                     max_leaves=12)
+_shape = st.fixed_dictionaries({"label": st.sampled_from(["target", "ignore", "flag", "x"]) | _json,
+                                "points": st.lists(st.tuples(st.floats(-10, 50, allow_nan=False),
+                                                             st.floats(-10, 50, allow_nan=False)), max_size=5) | _json})
+_reasonseg = st.fixed_dictionaries({"text": st.lists(st.text(max_size=8), max_size=2) | _json,
+                                    "is_sentence": st.booleans() | _json, "shapes": st.lists(_shape, max_size=3) | _json})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(annotation=_reasonseg | _json)
+def test_reasonseg_reader_fuzzed(stage1, tmp_path_factory, annotation) -> None:
+    root = tmp_path_factory.mktemp("rs")
+    (root / "train").mkdir()
+    (root / "train" / "a.jpg").write_bytes((stage1["reasonseg"] / "train" / "img1.jpg").read_bytes())
+    (root / "train" / "a.json").write_text(json.dumps(annotation))
+    try:
+        items = read_dataset("reasonseg", root)
+    except DataError as err:
+        assert "a.json" in str(err)
+        return
+    item = items[0].sample(random.Random(0))
+    target = item.target(0)
+    assert target is None or (target.shape == (H, W) and set(np.unique(target)) <= {0, 1, 255})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.fixed_dictionaries({"image": st.just("x.jpg") | _json, "conversations": st.lists(
+    st.fixed_dictionaries({"from": st.sampled_from(["human", "gpt"]) | _json, "value": st.text(max_size=5) | _json}),
+    max_size=4) | _json}), max_size=3) | _json)
+def test_llava_instruct_reader_fuzzed(tmp_path_factory, records) -> None:
+    root = tmp_path_factory.mktemp("llava")
+    (root / "images").mkdir()
+    (root / "l.json").write_text(json.dumps(records))
+    try:
+        items = read_dataset("llava_instruct", root / "l.json")
+    except DataError as err:
+        assert "l.json" in str(err)
+        return
+    for item in items:
+        assert item.style == "vqa" and all(isinstance(q, str) and isinstance(a, str) for q, a in item.conversation())

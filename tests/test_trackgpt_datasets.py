@@ -231,3 +231,24 @@ def test_llava_instruct_reader_fuzzed(tmp_path_factory, records) -> None:
         return
     for item in items:
         assert item.style == "vqa" and all(isinstance(q, str) and isinstance(a, str) for q, a in item.conversation())
+
+
+@pytest.mark.torch
+def test_train_verb_reads_stage1_datasets_and_names_bad_ones(stage1, tmp_path, capsys) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("segment_anything")
+    from instrack.cli.main import main
+
+    base = ["train", "--preset", "tiny", "--stage", "image", "--out", str(tmp_path / "run"), "--epochs", "1",
+            "--steps-per-epoch", "1", "--batch-size", "2", "--grad-accum", "1", "--device", "cpu", "--no-progress"]
+    data = f"ade20k={stage1['ade20k']},llava_instruct={stage1['llava_instruct']},refcoco+={stage1['refcoco+']}@2"
+    assert main(base + ["--data", data]) == 0
+    saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
+    assert [(d["kind"], d["weight"]) for d in saved["data"]] == [("ade20k", 9.0), ("llava_instruct", 3.0),
+                                                                 ("refcoco+", 2.0)]
+    capsys.readouterr()
+    assert main(base + ["--data", f"ade20k={tmp_path / 'nowhere'}"]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere: not found" in err and "Traceback" not in err
+    assert main(base + ["--data", f"cocostuff={stage1['ade20k']}"]) == 2
+    assert "no train2017 label maps" in capsys.readouterr().err

@@ -89,24 +89,32 @@ class PolygonTarget:
         return rasterise_polygons(self.shapes, self.height, self.width)
 
 
-def _draw(shapes, height: int, width: int, value_of) -> np.ndarray:
-    from PIL import Image, ImageDraw
+def _draw(canvas: np.ndarray, points, value: int) -> None:
+    """Fill a polygon and its outline with OpenCV at integer vertices: the way
+    ReasonSeg's masks are made by its authors' loader (LISA's
+    utils/data_processing.py), so the pixels on slanted edges agree."""
+    import cv2
 
-    canvas = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
-    for label, points in shapes:
-        value = value_of(label)
-        if len(points) >= 2:
-            draw.polygon([tuple(map(float, p)) for p in points], fill=value, outline=value)
-    return np.asarray(canvas)
+    poly = np.array([points], dtype=np.int32)
+    cv2.polylines(canvas, poly, True, value, 1)
+    cv2.fillPoly(canvas, poly, value)
 
 
 def rasterise_polygons(shapes, height: int, width: int) -> np.ndarray:
-    kept = [(label, points) for label, points in shapes if label.lower() != "flag"]
-    # Larger polygons first, so a small "ignore" region inside a target stays void.
-    areas = [int(_draw([s], height, width, lambda _: 1).sum()) for s in kept]
-    order = sorted(range(len(kept)), key=lambda k: -areas[k])
-    return _draw([kept[k] for k in order], height, width, lambda label: 255 if "ignore" in label.lower() else 1)
+    kept = [(label, points) for label, points in shapes if label.lower() != "flag" and len(points) >= 1]
+    areas = []
+    for _, points in kept:
+        scratch = np.zeros((height, width), np.uint8)
+        _draw(scratch, points, 1)
+        areas.append(int(scratch.sum()))
+    # Larger polygons first, so a small "ignore" region inside a target stays void
+    # (ties in the same order as the reference loader: a reversed argsort).
+    order = np.argsort(areas)[::-1] if areas else []
+    mask = np.zeros((height, width), np.uint8)
+    for k in order:
+        label, points = kept[int(k)]
+        _draw(mask, points, 255 if "ignore" in label.lower() else 1)
+    return mask
 
 
 @dataclass(frozen=True)

@@ -284,3 +284,20 @@ def test_tiny_end_to_end_is_deterministic_and_starts_where_theory_says(tmp_path)
     assert 0.0 <= first.history[0]["iou"] <= 1.0
     assert first.history[0]["purport"] <= (1 + 0.5) ** 2
     assert track_a.reasoned_frames[0] == 0
+
+
+def test_reason_keeps_a_free_form_answer_after_the_tokens(model, monkeypatch) -> None:
+    brain = model.brain
+    answer = " Sure, I track the object. <TK>, <PO> The runner in front."
+    ids = brain.tokenizer(answer, add_special_tokens=False).input_ids
+    monkeypatch.setattr(brain, "_generate", lambda pixels, questions: [list(ids)])
+    image = np.zeros((20, 30, 3), np.uint8)
+    out = brain.reason(image, ["Who will win? Please track the object."])
+    assert out.answers == [answer.strip()]
+    with torch.no_grad():
+        forced = brain(brain.collate(["Who will win? Please track the object."], brain.preprocess(image)[None],
+                                     [" " + answer.strip()]), with_text_loss=False)
+        short = brain(brain.collate(["Who will win? Please track the object."], brain.preprocess(image)[None],
+                                    [templates.answer()]), with_text_loss=False)
+    torch.testing.assert_close(out.q_r, forced.q_r)
+    torch.testing.assert_close(out.q_r, short.q_r, rtol=1e-5, atol=1e-5)  # causal: text after <PO> changes nothing

@@ -326,7 +326,7 @@ class Brain(nn.Module):
         for seq in new:
             if self.tokenizer.eos_token_id in seq:
                 seq = seq[: seq.index(self.tokenizer.eos_token_id)]
-            if self.po_id in seq:  # the answer ends at <PO>
-                seq = seq[: seq.index(self.po_id) + 1]
+            # Text after <PO> is kept: a free-form answer (ReasonSeg style) follows the
+            # tokens, and causal attention leaves the <TK>/<PO> states unchanged by it.
             result.append(seq)
         return result

@@ -97,6 +97,21 @@ def test_propagated_query_depends_on_q_r(model, features) -> None:
     assert not torch.allclose(other_t, same_t, atol=1e-6)
 
 
+def test_decoder_prompts_are_q_r_and_q_t(model, features) -> None:
+    """§3.4: the prompt tokens are the referring query Q_R and the online query Q_t
+    (Fig. 3); the mask changes with either."""
+    g = torch.Generator().manual_seed(2)
+    q_r, q_p, q_t = (torch.randn(1, 32, generator=g) for _ in range(3))
+    with torch.no_grad():
+        base = model.perception.decode(features, q_r, q_p, q_t).low_res
+        new_t = model.perception.decode(features, q_r, q_p, torch.randn(1, 32, generator=g)).low_res
+        new_r = model.perception.decode(features, torch.randn(1, 32, generator=g), q_p, q_t).low_res
+        alone = model.perception.decode(features, q_r, q_p, None).low_res
+    assert not torch.allclose(base, new_t, atol=1e-6)
+    assert not torch.allclose(base, new_r, atol=1e-6)
+    assert not torch.allclose(base, alone, atol=1e-6)  # without propagation: one prompt token
+
+
 # ---- Eq. 4: the joint loss with imperfect logits -------------------------------
 
 

@@ -19,7 +19,7 @@ HELP = "train TrackGPT (one stage: image, refytvos, instrack) and write a safete
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="tiny", help="tiny, 7b or 13b (default tiny)")
+    parser.add_argument("--preset", default="tiny", help="tiny, 7b, 13b, or 7b-v1 / 13b-v1 (LLaVA v1, as the paper) (default tiny)")
     parser.add_argument("--stage", required=True, help="image, refytvos, instrack or instrack-seed")
     parser.add_argument("--data", action="append", default=[], metavar="KIND=PATH[:SPLIT][@WEIGHT],...",
                         help="datasets, comma-separated or repeated. Stage image: ade20k, cocostuff, partimagenet, "

@@ -252,3 +252,50 @@ def test_train_verb_reads_stage1_datasets_and_names_bad_ones(stage1, tmp_path, c
     assert "nowhere: not found" in err and "Traceback" not in err
     assert main(base + ["--data", f"cocostuff={stage1['ade20k']}"]) == 2
     assert "no train2017 label maps" in capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.fixed_dictionaries({
+    "images": st.lists(st.fixed_dictionaries({"id": st.integers(0, 2) | _json, "file_name": st.just("a.jpg") | _json,
+                                              "height": st.just(H) | _json, "width": st.just(W) | _json}), max_size=2) | _json,
+    "categories": st.lists(st.fixed_dictionaries({"id": st.integers(0, 2) | _json,
+                                                  "name": st.sampled_from(["dog:head", "cat", "a:b:c"]) | _json}),
+                           max_size=2) | _json,
+    "annotations": st.lists(st.fixed_dictionaries({
+        "image_id": st.integers(0, 2) | _json, "category_id": st.integers(0, 2) | _json,
+        "segmentation": st.lists(st.lists(st.floats(-5, 40, allow_nan=False), max_size=8), max_size=2) | _json}),
+        max_size=3) | _json}) | _json)
+def test_coco_format_reader_fuzzed(tmp_path_factory, data) -> None:
+    root = tmp_path_factory.mktemp("pascal")
+    (root / "train.json").write_text(json.dumps(data))
+    try:
+        items = read_dataset("pascal_part", root)
+        item = items[0].sample(random.Random(0))
+        target = item.target(0)
+    except DataError as err:
+        assert any(part in str(err) for part in ("train.json", "segmentation", "no training items")), err
+        return
+    assert target.shape == (H, W) and set(np.unique(target)) <= {0, 1}
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(refs=st.lists(st.fixed_dictionaries({
+    "ann_id": st.sampled_from([101, 201, 7]) | _json, "image_id": st.just(1) | _json,
+    "split": st.sampled_from(["train", "val"]) | _json,
+    "sentences": st.lists(st.fixed_dictionaries({"sent": st.text(max_size=5) | _json}), max_size=2) | _json}),
+    max_size=3) | _json)
+def test_refer_reader_fuzzed(stage1, tmp_path_factory, refs) -> None:
+    import shutil
+
+    base = tmp_path_factory.mktemp("refer")
+    shutil.copytree(stage1["refcoco"].parent / "images", base / "images")
+    (base / "refcoco").mkdir()
+    shutil.copy(stage1["refcoco"] / "instances.json", base / "refcoco" / "instances.json")
+    (base / "refcoco" / "refs(unc).p").write_bytes(pickle.dumps(refs))
+    try:
+        items = read_dataset("refcoco", base / "refcoco")
+    except DataError as err:
+        assert any(part in str(err) for part in ("refs(unc).p", "no training items")), err
+        return
+    item = items[0].sample(random.Random(0))
+    assert isinstance(item.text, str) and item.target(0).shape == (H, W)

@@ -71,6 +71,16 @@ class CocoTarget:
 
 
 def decode_coco_segmentation(segmentation, height: int, width: int) -> np.ndarray:
+    """A binary mask from a COCO segmentation; DataError when it is malformed."""
+    try:
+        return _decode_coco(segmentation, height, width)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
+        raise DataError(f"malformed COCO segmentation ({type(err).__name__}: {err})") from err
+
+
+def _decode_coco(segmentation, height: int, width: int) -> np.ndarray:
+    import warnings
+
     from pycocotools import mask as coco_mask
 
     if isinstance(segmentation, list):  # polygons
@@ -84,7 +94,9 @@ def decode_coco_segmentation(segmentation, height: int, width: int) -> np.ndarra
         rle = dict(segmentation)
         if isinstance(rle["counts"], str):
             rle["counts"] = rle["counts"].encode()
-    return coco_mask.decode(rle).astype(np.uint8)
+    with warnings.catch_warnings():  # pycocotools 2.0.x vs NumPy 2's copy keyword: noise only
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return coco_mask.decode(rle).astype(np.uint8)
 
 
 def read_label_map(path: Path) -> np.ndarray:
@@ -252,7 +264,7 @@ def _coco_items(source: str, ann_path: Path, image_root: Path, name_of) -> list[
             if anns:
                 out.append(CocoImage(source, image_root / info["file_name"], int(info["height"]), int(info["width"]),
                                      tuple(anns)))
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise DataError(f"{ann_path}: not a COCO-format annotation file ({type(err).__name__}: {err})") from err
     return out
 

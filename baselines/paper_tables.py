@@ -133,9 +133,12 @@ def protocol_for(benchmark: str) -> str:
     return {"instrack": "instrack", "refer-davis17": "davis-unsup"}[benchmark]
 
 
-def build_paper_table(name: str, store, *, sanity: bool = True, trackgpt: dict | None = None) -> PaperTable:
+def build_paper_table(name: str, store, *, sanity: bool = True, trackgpt: dict | None = None,
+                      trackgpt_rows: dict[str, dict] | None = None, row_notes: dict[str, str] | None = None) -> PaperTable:
     """The table `name` with its reported cells; `trackgpt` (tracker options: preset,
-    checkpoint, ...) makes Table 3's InsTrack rows runnable here."""
+    checkpoint, ...) makes Table 3's InsTrack rows runnable here; `trackgpt_rows`
+    adds options per component (each row's own checkpoint, trackgpt.table3) and
+    `row_notes` says where each row's checkpoint came from."""
     if name == "table2":
         rows = _from_store(store, "instrack", TABLE2_METRICS)
         return PaperTable(name, "InsTrack (TrackGPT paper, Table 2)", TABLE2_METRICS,
@@ -155,7 +158,9 @@ def build_paper_table(name: str, store, *, sanity: bool = True, trackgpt: dict |
                     label=f"{SECTION_TITLE[benchmark]} {component}", benchmark=benchmark, method="TrackGPT",
                     variant=f"Table 3 {component}", setting="online", reasoning=True,
                     reported=dict(zip(TABLE2_METRICS, map(percent, values))),
-                    tracker=("trackgpt", {**(trackgpt or {}), **TABLE3_SWITCHES[component]}) if runnable else None,
+                    tracker=("trackgpt", {**(trackgpt or {}), **TABLE3_SWITCHES[component],
+                                          **(trackgpt_rows or {}).get(component, {})}) if runnable else None,
+                    note=(row_notes or {}).get(component, "") if runnable else "",
                 ))
         return PaperTable(name, "Components of TrackGPT (TrackGPT paper, Table 3)", TABLE2_METRICS, tuple(rows),
                           "RP: cross-frame referring propagation, RT: rethinking. The paper does not say which "

@@ -51,6 +51,9 @@ def to_markdown(report: Reproduction) -> str:
         notes.append("⚠ reads the ground truth: a pipeline check, not a result.")
     if any(o.row.tracker and o.row.tracker[0] != "trackgpt" for o in report.outcomes):
         notes.append("Sanity rows are computed by this suite and are not in the paper.")
+    for o in report.outcomes:
+        if o.row.note and o.row.tracker and o.row.tracker[0] == "trackgpt":
+            notes.append(f"{o.row.label}: {o.row.note}.")
     missing = [o.row.label for o in report.outcomes if o.status == "missing"]
     if missing:
         notes.append(f"No predictions for {len(missing)} row(s); pass `--predictions ROW=PATH` to add them "

@@ -44,6 +44,9 @@ class ReproduceConfig:
     sanity: bool = True
     #: TrackGPT tracker options (preset, checkpoint, llava, sam, device, ...) for Table 3
     trackgpt: dict[str, Any] | None = None
+    #: Table 3: per-component options (each row's checkpoint) and where they came from
+    trackgpt_rows: dict[str, dict[str, Any]] | None = None
+    row_notes: dict[str, str] | None = None
     workers: int | None = None
     progress: bool = True
 
@@ -105,7 +108,8 @@ def reproduce(config: ReproduceConfig) -> Reproduction:
     from instrack_leaderboard.store import Store
 
     store = Store(config.db)
-    table = build_paper_table(config.table, store, sanity=config.sanity, trackgpt=config.trackgpt)
+    table = build_paper_table(config.table, store, sanity=config.sanity, trackgpt=config.trackgpt,
+                              trackgpt_rows=config.trackgpt_rows, row_notes=config.row_notes)
     imports: dict[str, tuple[PaperRow, Path]] = {}
     for key, path in config.predictions:
         row = table.row(key)

@@ -4,6 +4,7 @@ what trains, losses, checkpoints and weight loading."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +50,12 @@ def test_brain_shapes_and_token_positions(model) -> None:
     out = brain(batch.to(model.device))
     assert out.q_r.shape == out.q_p.shape == (2, 32)
     assert torch.isfinite(out.text_loss)
-    no_tokens = brain.collate(["q"], pixels[None], ["Sure."])
+    # a text-only answer (VQA) has no queries; half of the pair is an error
+    text_only = brain(brain.collate(["q"], pixels[None], [" Sure."]).to(model.device))
+    assert text_only.rows.tolist() == [] and text_only.q_r.shape == (0, 32) and torch.isfinite(text_only.text_loss)
+    half = brain.collate(["q"], pixels[None], [" Sure. <TK>"])
     with pytest.raises(ValueError, match="<TK>"):
-        brain(no_tokens.to(model.device))
+        brain(half.to(model.device))
 
 
 def test_perception_shapes(model) -> None:
@@ -228,3 +232,32 @@ def test_loads_llava_and_sam_from_local_paths(tmp_path: Path) -> None:
     torch.save(sam_state, tmp_path / "bad.pth")
     with pytest.raises(CheckpointError, match="does not match preset 'tiny'"):
         build_model("tiny", sam=tmp_path / "bad.pth")
+
+
+def test_faithful_switches_shared_phi_and_llava_v1_preprocessing(tmp_path: Path) -> None:
+    """--shared-projection: one MLP for <TK> and <PO> (Eq. 1's phi), and its
+    checkpoint says so; the v1 presets centre-crop at 224 px as LLaVA v1 does."""
+    from trackgpt.presets import get_preset
+
+    shared = build_model(get_preset("tiny", shared_projection=True), seed=0)
+    assert shared.brain.project_po is shared.brain.project_tk
+    names = [n for n, _ in shared.trainable_named_parameters()]
+    assert not any(n.startswith("brain.project_po.") for n in names) and any(n.startswith("brain.project_tk.") for n in names)
+    path = save_checkpoint(shared, tmp_path / "shared.safetensors")
+    loaded = build_model("tiny", checkpoint=path)  # the checkpoint's fingerprint selects the shared phi
+    assert loaded.brain.project_po is loaded.brain.project_tk
+    with pytest.raises(CheckpointError, match="architecture differs"):
+        load_checkpoint(build_model("tiny", seed=0), path)
+
+    v1 = get_preset("7b-v1").llava
+    assert (v1.image_size, v1.patch_size, v1.image_aspect, v1.num_image_tokens) == (224, 14, "crop", 256)
+    brain = build_model(get_preset("tiny", llava=replace(get_preset("tiny").llava, image_aspect="crop")), seed=0).brain
+    image = np.zeros((20, 60, 3), np.uint8)
+    image[:, 20:40] = 255  # the centre third is white: a 20 x 20 centre crop is all white
+    crop = brain.preprocess(image)
+    white = (1.0 - brain.image_mean) / brain.image_std
+    # (the outermost columns blend with the black beyond the crop when resampled)
+    torch.testing.assert_close(crop[:, :, 1:-1], white.expand(3, 32, 30), atol=1e-3, rtol=0)
+    padded = build_model("tiny", seed=0).brain.preprocess(image)  # 1.5's pad keeps the black sides
+    black = (0.0 - brain.image_mean) / brain.image_std
+    torch.testing.assert_close(padded[:, 16, 2], black[:, 0, 0], atol=1e-3, rtol=0)

@@ -96,6 +96,31 @@ def test_absolute_tau(model, video, monkeypatch) -> None:
     assert results["0"].reasoned_frames == [0, *range(2, 8)]
 
 
+def test_tau_is_half_the_first_frames_purport_score(model, video, monkeypatch) -> None:
+    """§4.1: tau = 0.5 x S_p(0). With S_p(0) = 0.3 (tau 0.15) a later 0.2 must not
+    rethink and 0.1 must; a fixed tau of 0.5 would rethink after both."""
+    scores = {0: 0.3, 2: 0.2, 4: 0.1}
+    calls, frame = [], [-1]
+    decode, reason = model.perception.decode, model.brain.reason
+
+    def fake_decode(features, q_r, q_p, q_t):
+        frame[0] += 1
+        out = decode(features, q_r, q_p, q_t)
+        out.score = torch.full_like(out.score, scores.get(frame[0], 0.25))
+        return out
+
+    def fake_reason(image, questions, generate=True):
+        calls.append(frame[0] + 1)
+        return reason(image, questions, generate=generate)
+
+    monkeypatch.setattr(model.perception, "decode", fake_decode)
+    monkeypatch.setattr(model.brain, "reason", fake_reason)
+    units = list(video.units())[:1]
+    results = track_video(TrackGPTTracker(model, TrackingConfig(generate_answer=False)), video, units)
+    assert calls == [0, 5]
+    assert results[units[0].instruction.exp_id].reasoned_frames == [0, 5]
+
+
 def test_propagation_switch(model, video, monkeypatch) -> None:
     spy, _ = _run(model, video, TrackingConfig(propagation=True), {}, monkeypatch)
     assert all(q is not None for q in spy.online)
@@ -142,3 +167,21 @@ def test_track_cli_errors(tmp_path: Path, capsys) -> None:
     assert "Did you mean: 7b?" in capsys.readouterr().err
     assert main(base + ["--preset", "tiny", "--tau-ratio", "2"]) == 2
     assert "--tau-ratio" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form, suffix", [(None, " Please track the object."),
+                                          ("ours", " Please track the target of this instruction in the video.")])
+def test_instructions_are_put_as_the_authors_do(model, video, monkeypatch, form, suffix) -> None:
+    asked = []
+    reason = model.brain.reason
+
+    def spy(image, questions, generate=True):
+        asked.extend(questions)
+        return reason(image, questions, generate=generate)
+
+    monkeypatch.setattr(model.brain, "reason", spy)
+    unit = list(video.units())[0]
+    config = TrackingConfig(rethinking=False, generate_answer=False,
+                            **({"instruction_form": form} if form else {}))
+    track_video(TrackGPTTracker(model, config), video, [unit])
+    assert asked == [" ".join(unit.instruction.text.split()) + suffix]

@@ -23,7 +23,7 @@ from instrack.tracking.synthetic import write_synthetic_split  # noqa: E402
 from trackgpt.data.readers import read_dataset  # noqa: E402
 from trackgpt.data.samplers import ClipDataset, clip_indices  # noqa: E402
 from trackgpt.tracker import build_tracker  # noqa: E402
-from trackgpt.train import DataSpec, TrainConfig, parse_data_arg, train  # noqa: E402
+from trackgpt.train import DataSpec, TrainConfig, parse_data_arg, parse_data_args, train  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -82,8 +82,22 @@ def test_train_verb_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
 
 
 def test_parse_data_arg(tmp_path: Path) -> None:
-    assert parse_data_arg(f"refytvos={tmp_path}") == DataSpec("refytvos", tmp_path, "train", 1.0)
+    assert parse_data_arg(f"refytvos={tmp_path}") == DataSpec("refytvos", tmp_path, "train", None)
     assert parse_data_arg(f"instrack={tmp_path}:val@0.5") == DataSpec("instrack", tmp_path, "val", 0.5)
+    # several datasets in one value, as `--data ade20k=DIR,refcoco=DIR,llava_instruct=FILE`
+    specs = parse_data_args([f"ade20k={tmp_path}/a,refcoco+={tmp_path}/r@2,llava_instruct={tmp_path}/l.json",
+                             f"reasonseg={tmp_path}/rs"])
+    assert [(s.kind, s.path.name, s.weight) for s in specs] == [
+        ("ade20k", "a", None), ("refcoco+", "r", 2.0), ("llava_instruct", "l.json", None), ("reasonseg", "rs", None)]
+
+
+def test_default_mix_is_lisas() -> None:
+    # LISA: groups 9:3:3:1 (sem_seg, refer_seg, vqa, reason_seg), datasets uniform within a group
+    from trackgpt.data.mix import default_weights
+
+    kinds = ["ade20k", "cocostuff", "pascal_part", "refcoco", "refcoco+", "refcocog", "llava_instruct", "reasonseg"]
+    assert default_weights(kinds) == [3.0, 3.0, 3.0, 1.0, 1.0, 1.0, 3.0, 1.0]
+    assert default_weights(["instrack", "refytvos"]) == [1.0, 1.0]
 
 
 def test_clip_indices() -> None:

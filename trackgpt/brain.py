@@ -1,9 +1,11 @@
 """The LVLM reasoning brain (paper §3.3, Eq. 1): T, Q_R, Q_p = F_Brain(I_R, X_inst).
 
 A transformers LlavaForConditionalGeneration whose vocabulary gains <TK> and <PO>,
-with LoRA on the language model's q_proj / v_proj only. The last layer's hidden
-states at <TK> and <PO> go through two 3-layer MLPs to the referring query Q_R
-and the purport query Q_p; the generated text is the answer T.
+with LoRA on the language model's q_proj / v_proj only (LISA's settings: the
+paper gives none). The last layer's hidden states at <TK> and <PO> go through
+3-layer MLPs to the referring query Q_R and the purport query Q_p (two MLPs by
+default, or the paper's one shared phi with `shared_projection`); the generated
+text is the answer T. Conversations without <TK>/<PO> (VQA) train the text only.
 
 The rows of <TK> and <PO> in the input embedding and the output head are the
 only vocabulary rows that train. Rather than unfreezing two 32k x 4096 matrices
@@ -90,17 +92,18 @@ class BrainBatch:
 
 @dataclass
 class BrainOutput:
-    q_r: torch.Tensor  # (B, D) referring queries
-    q_p: torch.Tensor  # (B, D) purport queries
+    q_r: torch.Tensor  # (N, D) referring queries of the N conversations with <TK>/<PO>
+    q_p: torch.Tensor  # (N, D) purport queries
     text_loss: torch.Tensor | None = None
     answers: list[str] | None = None
+    rows: torch.Tensor | None = None  # (N,) which conversations of the batch those are
 
 
 class Brain(nn.Module):
     """LLaVA + <TK>/<PO> + LoRA + projections."""
 
     def __init__(self, llava, tokenizer, *, spec: LlavaSpec, lora: LoraSpec | None, out_dim: int,
-                 projection_hidden: int | None = None, max_new_tokens: int = 32):
+                 projection_hidden: int | None = None, max_new_tokens: int = 32, shared_projection: bool = False):
         """
         Arguments:
           llava: a transformers LlavaForConditionalGeneration (weights loaded or random)
@@ -110,6 +113,8 @@ class Brain(nn.Module):
           out_dim: width of Q_R and Q_p (SAM's prompt dimension, 256 at full size)
           projection_hidden: hidden width of the 3-layer projections (default: LLM width)
           max_new_tokens: answer tokens the brain may generate at inference
+          shared_projection: one MLP phi for both tokens, as Eq. 1's text writes
+            (Q_R = phi(<TK>), Q_p = phi(<PO>)); False: one MLP each (our default)
         """
         super().__init__()
         from trackgpt.tokenizer import add_tracking_tokens
@@ -159,7 +164,9 @@ class Brain(nn.Module):
         hidden = int(config.text_config.hidden_size)
         width = projection_hidden or hidden
         self.project_tk = MLP3(hidden, width, out_dim)  # <TK> -> Q_R
-        self.project_po = MLP3(hidden, width, out_dim)  # <PO> -> Q_p
+        # The paper writes one phi for both; two separate MLPs are our default
+        # (docs/trackgpt.md): the two queries feed different decoder inputs.
+        self.project_po = self.project_tk if shared_projection else MLP3(hidden, width, out_dim)  # <PO> -> Q_p
         self.register_buffer("image_mean", torch.tensor(spec.image_mean).view(3, 1, 1), persistent=False)
         self.register_buffer("image_std", torch.tensor(spec.image_std).view(3, 1, 1), persistent=False)
 
@@ -170,10 +177,18 @@ class Brain(nn.Module):
         return self.image_mean.device
 
     def preprocess(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """H x W x 3 uint8 RGB -> (3, S, S) normalised, padded to a square with the
-        mean colour first (LLaVA-1.5's "pad" aspect mode), so nothing is cropped."""
+        """H x W x 3 uint8 RGB -> (3, S, S) normalised. "pad" aspect (LLaVA-1.5):
+        padded to a square with the mean colour first, so nothing is cropped;
+        "crop" (LLaVA v1, LISA): shortest side resized to S, centre crop."""
         x = torch.tensor(np.asarray(image)).to(self.device).permute(2, 0, 1).float() / 255.0
         _, h, w = x.shape
+        if self.spec.image_aspect == "crop":
+            scale = self.image_size / min(h, w)
+            size = (max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale)))
+            x = F.interpolate(x[None], size=size, mode="bicubic", align_corners=False, antialias=True)[0]
+            top, left = (size[0] - self.image_size) // 2, (size[1] - self.image_size) // 2
+            canvas = x[:, top : top + self.image_size, left : left + self.image_size].clamp(0, 1)
+            return (canvas - self.image_mean) / self.image_std
         side = max(h, w)
         canvas = self.image_mean.expand(3, side, side).clone()
         top, left = (side - h) // 2, (side - w) // 2
@@ -188,18 +203,36 @@ class Brain(nn.Module):
     def tokenize(self, question: str, answer: str | None) -> tuple[list[int], list[int]]:
         """Ids of one conversation with its <image> placeholder expanded, and labels
         that supervise the answer only."""
-        before, _, after = templates.prompt(question).partition(templates.IMAGE)
-        ids = self._ids(before, bos=True) + [self.image_token_id] * self.num_image_tokens + self._ids(after, bos=False)
-        labels = [IGNORE] * len(ids)
-        if answer is not None:
-            answer_ids = self._ids(answer, bos=False) + [self.tokenizer.eos_token_id]
-            ids += answer_ids
-            labels += answer_ids
+        return self.tokenize_turns([(question, answer)])
+
+    def tokenize_turns(self, turns: Sequence[tuple[str, str | None]]) -> tuple[list[int], list[int]]:
+        """Ids and labels of a conversation of one or more (user, assistant) turns;
+        the first user turn carries the image. Every assistant answer (and its end
+        of sequence) is supervised; a final answer of None leaves the prompt open
+        for generation."""
+        ids: list[int] = []
+        labels: list[int] = []
+        for number, (user, assistant) in enumerate(turns):
+            if number == 0:
+                before, _, after = templates.prompt(user).partition(templates.IMAGE)
+                part = self._ids(before, bos=True) + [self.image_token_id] * self.num_image_tokens + self._ids(after, bos=False)
+            else:
+                part = self._ids(templates.follow_up(user), bos=False)
+            ids += part
+            labels += [IGNORE] * len(part)
+            if assistant is not None:
+                answer_ids = self._ids(assistant, bos=False) + [self.tokenizer.eos_token_id]
+                ids += answer_ids
+                labels += answer_ids
         return ids, labels
 
     def collate(self, questions: Sequence[str], pixel_values: torch.Tensor, answers: Sequence[str | None] | None = None) -> BrainBatch:
         answers = answers if answers is not None else [templates.answer()] * len(questions)
-        rows = [self.tokenize(q, a) for q, a in zip(questions, answers)]
+        return self.collate_turns([[(q, a)] for q, a in zip(questions, answers)], pixel_values)
+
+    def collate_turns(self, conversations: Sequence[Sequence[tuple[str, str | None]]], pixel_values: torch.Tensor) -> BrainBatch:
+        """A right-padded batch of conversations, one image each."""
+        rows = [self.tokenize_turns(turns) for turns in conversations]
         length = max(len(ids) for ids, _ in rows)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         input_ids = torch.full((len(rows), length), pad, dtype=torch.long)
@@ -213,21 +246,31 @@ class Brain(nn.Module):
 
     # ---- forward ------------------------------------------------------------
 
+    def token_rows(self, ids: torch.Tensor) -> torch.Tensor:
+        """Indices of the conversations that carry <TK> and <PO> (exactly one of
+        each); the others must carry neither (text-only turns, e.g. VQA)."""
+        tk, po = (ids == self.tk_id).sum(1), (ids == self.po_id).sum(1)
+        tracking = (tk == 1) & (po == 1)
+        text_only = (tk == 0) & (po == 0)
+        if not torch.all(tracking | text_only):
+            raise ValueError("every conversation needs exactly one <TK> and one <PO>, or neither (text only); "
+                             f"<TK> counts {tk.tolist()}, <PO> counts {po.tolist()}")
+        return torch.nonzero(tracking).flatten()
+
     def forward(self, batch: BrainBatch, with_text_loss: bool = True) -> BrainOutput:
         """Teacher-forced pass (training, and inference once the answer is known):
-        text loss on the answer, Q_R / Q_p from the last layer at <TK> / <PO>."""
+        text loss on the answers, Q_R / Q_p from the last layer at <TK> / <PO>
+        for the conversations that have them (`rows`; text-only conversations
+        train the text loss only)."""
         ids = batch.input_ids
-        for token, name in ((self.tk_id, "<TK>"), (self.po_id, "<PO>")):
-            count = (ids == token).sum(1)
-            if not torch.all(count == 1):
-                raise ValueError(f"every conversation needs exactly one {name}; counts {count.tolist()}")
+        rows = self.token_rows(ids)
         dtype = self.llava.get_input_embeddings().weight.dtype
         out = self.llava.model(input_ids=ids, attention_mask=batch.attention_mask,
                                pixel_values=batch.pixel_values.to(dtype))
         hidden = out.last_hidden_state  # after the final norm
-        rows = torch.arange(ids.shape[0], device=ids.device)
-        h_tk = hidden[rows, (ids == self.tk_id).int().argmax(1)]
-        h_po = hidden[rows, (ids == self.po_id).int().argmax(1)]
+        tracked = ids[rows]
+        h_tk = hidden[rows, (tracked == self.tk_id).int().argmax(1)]
+        h_po = hidden[rows, (tracked == self.po_id).int().argmax(1)]
         q_r = self.project_tk(h_tk.float())
         q_p = self.project_po(h_po.float())
         text_loss = None
@@ -238,7 +281,7 @@ class Brain(nn.Module):
             where = target != IGNORE
             logits = self.llava.lm_head(hidden[:, :-1][where])
             text_loss = F.cross_entropy(logits.float(), target[where])
-        return BrainOutput(q_r=q_r, q_p=q_p, text_loss=text_loss)
+        return BrainOutput(q_r=q_r, q_p=q_p, text_loss=text_loss, rows=rows)
 
     @torch.no_grad()
     def reason(self, image: np.ndarray, questions: Sequence[str], generate: bool = True) -> BrainOutput:
@@ -283,7 +326,7 @@ class Brain(nn.Module):
         for seq in new:
             if self.tokenizer.eos_token_id in seq:
                 seq = seq[: seq.index(self.tokenizer.eos_token_id)]
-            if self.po_id in seq:  # the answer ends at <PO>
-                seq = seq[: seq.index(self.po_id) + 1]
+            # Text after <PO> is kept: a free-form answer (ReasonSeg style) follows the
+            # tokens, and causal attention leaves the <TK>/<PO> states unchanged by it.
             result.append(seq)
         return result

@@ -51,28 +51,35 @@ def mask_iou(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) ->
 
 def joint_loss(
     text_loss: torch.Tensor | None,
-    mask_logits: torch.Tensor,
-    targets: torch.Tensor,
-    valid: torch.Tensor,
-    scores: torch.Tensor,
+    mask_logits: torch.Tensor | None,
+    targets: torch.Tensor | None,
+    valid: torch.Tensor | None,
+    scores: torch.Tensor | None,
     weights: LossWeights = LossWeights(),
 ) -> dict[str, torch.Tensor]:
     """
     Arguments:
       text_loss: the brain's answer cross-entropy (None: not trained on text)
-      mask_logits, targets, valid: (N, H, W) predicted logits, 0/1 targets, 0/1 weights
+      mask_logits, targets, valid: (N, H, W) predicted logits, 0/1 targets, 0/1 weights;
+        None when the batch has no target (text-only turns): the mask and purport
+        terms are then absent, not zero-weighted
       scores: (N,) purport scores S_p predicted for those masks
-    Returns the weighted total under "loss" and each term (for logging).
+    Returns the weighted total under "loss" and each term present (for logging).
     """
-    bce = bce_loss(mask_logits, targets, valid)
-    dice = dice_loss(mask_logits, targets, valid)
-    iou = mask_iou(mask_logits, targets, valid)
-    purport = F.mse_loss(scores.float(), iou)
-    mask = weights.bce * bce + weights.dice * dice
-    total = weights.mask * mask + weights.purport * purport
-    out = {"bce": bce.detach(), "dice": dice.detach(), "purport": purport.detach(), "iou": iou.mean()}
+    out: dict[str, torch.Tensor] = {}
+    total = None
+    if mask_logits is not None:
+        bce = bce_loss(mask_logits, targets, valid)
+        dice = dice_loss(mask_logits, targets, valid)
+        iou = mask_iou(mask_logits, targets, valid)
+        purport = F.mse_loss(scores.float(), iou)
+        mask = weights.bce * bce + weights.dice * dice
+        total = weights.mask * mask + weights.purport * purport
+        out.update({"bce": bce.detach(), "dice": dice.detach(), "purport": purport.detach(), "iou": iou.mean()})
     if text_loss is not None:
-        total = total + weights.text * text_loss
+        total = weights.text * text_loss if total is None else total + weights.text * text_loss
         out["text"] = text_loss.detach()
+    if total is None:
+        raise ValueError("nothing to learn from: no text loss and no mask")
     out["loss"] = total
     return out

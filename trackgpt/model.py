@@ -9,6 +9,7 @@ same code with random weights; 7B/13B load LLaVA (transformers format) and SAM
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -47,32 +48,40 @@ class TrackGPT(nn.Module):
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def forward(self, clips, *, propagation: bool = True, weights=None, rng=None) -> dict[str, torch.Tensor]:
+    def forward(self, clips, *, propagation: bool = True, weights=None, rng=None, templates=None) -> dict[str, torch.Tensor]:
         """One training step's losses on a batch of three-frame clips (paper §3.5).
 
-        The brain reads I_0 and the instruction; the decoder segments I_0, I_t and
-        I_{t+1} in turn, the online query propagated from each to the next, so
-        the adapter learns to carry the target across frames."""
-        from trackgpt.data.templates import answer, question
+        The brain reads I_0 and the conversation; for the clips with a target
+        (all but text-only VQA turns) the decoder segments I_0, I_t and I_{t+1}
+        in turn, the online query propagated from each to the next, so the
+        adapter learns to carry the target across frames. Text-only clips add
+        to the text loss only: no mask, IoU or purport term is computed for them."""
+        from trackgpt.data.templates import DEFAULT_OPTIONS
         from trackgpt.losses import LossWeights, joint_loss
         from trackgpt.perception import resize_target
 
         weights = weights or LossWeights()
+        options = templates or DEFAULT_OPTIONS
         brain, perception = self.brain, self.perception
         size = perception.spec.image_size
-        questions = [question(c.item.text, c.item.style, rng) for c in clips]
+        conversations = [c.item.conversation(rng, options) for c in clips]
         pixels = torch.stack([brain.preprocess(c.images[0]) for c in clips])
-        batch = brain.collate(questions, pixels, [answer()] * len(clips)).to(self.device)
+        batch = brain.collate_turns(conversations, pixels).to(self.device)
         thought = brain(batch)
+        tracked = [clips[i] for i in thought.rows.tolist()]
+        if any(c.targets is None for c in tracked) or len(tracked) != sum(c.targets is not None for c in clips):
+            raise ValueError("a clip with a target needs <TK>, <PO> in its answer, and a text-only clip neither")
+        if not tracked:
+            return joint_loss(thought.text_loss, None, None, None, None, weights)
         q_t = thought.q_r if propagation else None
         logits, targets, valid, scores = [], [], [], []
         for j in range(3):
-            prepared = [perception.encoder.preprocess(c.images[j]) for c in clips]
+            prepared = [perception.encoder.preprocess(c.images[j]) for c in tracked]
             features = perception.encode(torch.stack([p for p, _ in prepared]))
             decoded = perception.decode(features, thought.q_r, thought.q_p, q_t)
             logits.append(perception.masks(decoded.low_res, None))
             scores.append(decoded.score)
-            for c, (_, geometry) in zip(clips, prepared):
+            for c, (_, geometry) in zip(tracked, prepared):
                 target, weight = resize_target(c.targets[j], geometry, size)
                 targets.append(target)
                 valid.append(weight)
@@ -170,6 +179,13 @@ def build_model(
       for_training: keep the trainable parameters in float32 (mixed precision)
     """
     preset = get_preset(preset)
+    if checkpoint is not None:
+        # A checkpoint trained with the paper's shared phi says so in its fingerprint.
+        from trackgpt.checkpoints import read_metadata
+
+        shared = json.loads(read_metadata(checkpoint).get("fingerprint", "{}")).get("shared_projection", False)
+        if shared and not preset.shared_projection:
+            preset = get_preset(preset, shared_projection=True)
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, preset, device)
     torch.manual_seed(seed)
@@ -194,7 +210,8 @@ def build_model(
             torch.set_default_dtype(previous)
         tokenizer = build_byte_tokenizer(preset.llava.image_token_index)
     brain = Brain(llava_model, tokenizer, spec=preset.llava, lora=preset.lora, out_dim=preset.sam.prompt_embed_dim,
-                  projection_hidden=preset.projection_hidden, max_new_tokens=preset.max_new_tokens)
+                  projection_hidden=preset.projection_hidden, max_new_tokens=preset.max_new_tokens,
+                  shared_projection=preset.shared_projection)
     with torch.device(device):
         perception = Perception(preset.sam, preset.propagation_heads)
     if sam is not None:

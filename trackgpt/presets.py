@@ -45,6 +45,9 @@ class LlavaSpec:
     vision_feature_select_strategy: str = "default"
     image_mean: tuple[float, float, float] = CLIP_MEAN
     image_std: tuple[float, float, float] = CLIP_STD
+    #: "pad" (LLaVA-1.5: pad to a square with the mean colour) or "crop" (LLaVA v1
+    #: and LISA: CLIPImageProcessor's shortest-side resize and centre crop)
+    image_aspect: str = "pad"
 
     def to_config(self):
         from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
@@ -110,7 +113,8 @@ class SamSpec:
 
 @dataclass(frozen=True)
 class LoraSpec:
-    """LoRA on the language model only (LISA: r 8, alpha 16, dropout 0.05, q/v)."""
+    """LoRA on the language model only. The paper names LoRA but gives no settings;
+    these are LISA's defaults (r 8, alpha 16, dropout 0.05, q_proj/v_proj)."""
 
     r: int = 8
     alpha: int = 16
@@ -126,7 +130,9 @@ class Preset:
     lora: LoraSpec = LoraSpec()
     #: hidden widths of the 3-layer <TK>/<PO> projections (None: the LLM's width)
     projection_hidden: int | None = None
-    #: heads of the propagation module's attention
+    #: one 3-layer MLP phi for <TK> and <PO> (the paper's Eq. 1 text) instead of one each (ours)
+    shared_projection: bool = False
+    #: heads of the propagation module's attention (not in the paper; ours)
     propagation_heads: int = 8
     #: compute dtype on GPU (CPU always runs float32)
     dtype: str = "bfloat16"
@@ -142,7 +148,7 @@ class Preset:
 
     def fingerprint(self) -> dict[str, Any]:
         """The architecture facts a checkpoint must agree with."""
-        return {
+        facts = {
             "preset": self.name,
             "llm_hidden": self.llava.hidden_size,
             "llm_layers": self.llava.num_hidden_layers,
@@ -150,6 +156,9 @@ class Preset:
             "sam_decoder_depth": self.sam.decoder_depth,
             "lora_r": self.lora.r,
         }
+        if self.shared_projection:  # only when set: earlier checkpoints stay loadable
+            facts["shared_projection"] = True
+        return facts
 
 
 _SAM_VIT_H = SamSpec(
@@ -165,7 +174,7 @@ PRESETS: dict[str, Preset] = {
         sam=_SAM_VIT_H,
         llava_reference="llava-hf/llava-1.5-7b-hf",
         sam_reference="sam_vit_h_4b8939.pth",
-        notes="TrackGPT-7B: LLaVA-7B + SAM ViT-H (paper §4.1)",
+        notes="TrackGPT-7B with LLaVA-1.5-7B (336 px; ours: the paper cites LLaVA v1, see 7b-v1) + SAM ViT-H",
     ),
     "13b": Preset(
         name="13b",
@@ -174,7 +183,30 @@ PRESETS: dict[str, Preset] = {
         sam=_SAM_VIT_H,
         llava_reference="llava-hf/llava-1.5-13b-hf",
         sam_reference="sam_vit_h_4b8939.pth",
-        notes="TrackGPT-13B: LLaVA-13B + SAM ViT-H (paper §4.1)",
+        notes="TrackGPT-13B with LLaVA-1.5-13B (336 px; ours: the paper cites LLaVA v1, see 13b-v1) + SAM ViT-H",
+    ),
+    # The paper's LLaVA [29] is v1 (as LISA's): CLIP ViT-L/14 at 224 px (256 image
+    # tokens), centre-cropped. Weights: a LLaVA v1 checkpoint converted to the
+    # transformers Llava format (the image token appended after the 32000 words).
+    "7b-v1": Preset(
+        name="7b-v1",
+        llava=LlavaSpec(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                        num_attention_heads=32, num_key_value_heads=32, vocab_size=32064,
+                        image_size=224, image_aspect="crop"),
+        sam=_SAM_VIT_H,
+        llava_reference="LLaVA v1 7B (liuhaotian/LLaVA-Lightning-7B-delta-v1-1 applied), transformers format",
+        sam_reference="sam_vit_h_4b8939.pth",
+        notes="TrackGPT-7B as the paper cites it: LLaVA v1 [29] 224 px + SAM ViT-H",
+    ),
+    "13b-v1": Preset(
+        name="13b-v1",
+        llava=LlavaSpec(hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
+                        num_attention_heads=40, num_key_value_heads=40, vocab_size=32064,
+                        image_size=224, image_aspect="crop"),
+        sam=_SAM_VIT_H,
+        llava_reference="LLaVA v1 13B (liuhaotian/llava-llama-2-13b-chat-lightning-preview, LISA's), transformers format",
+        sam_reference="sam_vit_h_4b8939.pth",
+        notes="TrackGPT-13B as the paper cites it: LLaVA v1 [29] 224 px + SAM ViT-H",
     ),
     # Same constructors, random weights, runs on a CPU in seconds (ENVIRONMENT.md sizes).
     "tiny": Preset(

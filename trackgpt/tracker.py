@@ -36,6 +36,8 @@ class TrackingConfig:
     generate_answer: bool = True
     #: "instruction" (InsTrack) or "referring" (Ref-YouTube-VOS / Ref-DAVIS descriptions)
     prompt_style: str = "instruction"
+    #: "authors" ("<instruction> Please track the object.", as the authors put it) or "ours"
+    instruction_form: str = "authors"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.tau_ratio <= 1.0:
@@ -44,6 +46,10 @@ class TrackingConfig:
 
         if self.prompt_style not in STYLES:
             raise UsageError(f"prompt style {self.prompt_style!r}: use one of {', '.join(STYLES)}")
+        from trackgpt.data.templates import INSTRUCTION_FORMS
+
+        if self.instruction_form not in INSTRUCTION_FORMS:
+            raise UsageError(f"--instruction-form {self.instruction_form!r}: use one of {', '.join(INSTRUCTION_FORMS)}")
 
 
 @dataclass
@@ -75,10 +81,12 @@ class TrackGPTTracker(Tracker):
     def track(self, video: Video, units: Sequence[Unit]) -> Iterator[FrameOutput]:
         import torch
 
-        from trackgpt.data.templates import question
+        from trackgpt.data.templates import TemplateOptions, question
 
         model, config = self.model, self.config
-        states = {u.instruction.exp_id: _UnitState(question(u.instruction.text, config.prompt_style)) for u in units}
+        options = TemplateOptions(instruction_form=config.instruction_form)
+        states = {u.instruction.exp_id: _UnitState(question(u.instruction.text, config.prompt_style, options=options))
+                  for u in units}
         ids = list(states)
         for key in ids:
             self.brain_frames[(video.name, key)] = []

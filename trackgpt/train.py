@@ -1,10 +1,13 @@
 """Training (paper §3.5, §4.1): three stages as configurations over pluggable datasets.
 
-    stage 1  image     image segmentation / referring / reasoning data (`images` manifests)
+    stage 1  image     ADE20K, COCO-Stuff, PartImageNet, PASCAL-Part, PACO-LVIS, RefCOCO/+/g,
+                       LLaVA-Instruct-150k, ReasonSeg (released formats), mixed as LISA
     stage 2  refytvos  Ref-YouTube-VOS, referring template
     stage 3  instrack  InsTrack train split, instruction template, with rephrasings
 
-Each stage: 10 epochs (500 / 500 / 100 steps), total batch 16, AdamW; frozen SAM
+Each stage: 10 epochs (500 / 500 / 100 steps), total batch 16, AdamW (the
+paper's); lr, betas, warm-up and clipping are LISA's values (the paper gives
+none); frozen SAM
 encoder and LLaVA, trained LoRA + <TK>/<PO> rows + projections + decoder +
 propagation; bf16 autocast with float32 masters on GPUs; several GPUs through
 `accelerate launch` (DeepSpeed through an accelerate config, optional). A stage
@@ -28,7 +31,7 @@ class DataSpec:
     kind: str  # a key of trackgpt.data.readers.READERS
     path: Path
     split: str = "train"
-    weight: float = 1.0
+    weight: float | None = None  # None: the default mix (trackgpt.data.mix: LISA's for stage 1)
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,11 @@ class StageConfig:
     rephrasings: bool = True
 
 
+IMAGE_KINDS = ("ade20k", "cocostuff", "partimagenet", "pascal_part", "paco_lvis", "refcoco", "refcoco+", "refcocog",
+               "llava_instruct", "reasonseg", "images")
+
 STAGES: dict[str, StageConfig] = {
-    "image": StageConfig("image", ("images",), epochs=10, steps_per_epoch=500),
+    "image": StageConfig("image", IMAGE_KINDS, epochs=10, steps_per_epoch=500),
     "refytvos": StageConfig("refytvos", ("refytvos",), epochs=10, steps_per_epoch=500),
     "instrack": StageConfig("instrack", ("instrack",), epochs=10, steps_per_epoch=100),
     # Table 4 ④: InsTrack instruction tuning without the ChatGPT rephrasings.
@@ -68,6 +74,12 @@ class TrainConfig:
     warmup_steps: int = 100
     mixed_precision: str | None = None  # None: bf16 on GPUs, no on CPU
     propagation: bool = True
+    #: the paper's referring template only (no training variants of our own)
+    paper_template_only: bool = False
+    #: "authors" ("<instruction> Please track the object.") or "ours"
+    instruction_form: str = "authors"
+    #: one shared phi for <TK> and <PO> (the paper's Eq. 1 text)
+    shared_projection: bool = False
     seed: int = 0
     device: str | None = None
     log_every: int = 10
@@ -80,6 +92,20 @@ class TrainResult:
     checkpoint: Path
     steps: int
     history: list[dict[str, float]] = field(default_factory=list)
+    #: clips drawn per source dataset (this process), e.g. {"ade20k": 12, "llava_instruct": 5}
+    drawn: dict[str, int] = field(default_factory=dict)
+
+
+def parse_data_args(values: list[str]) -> tuple[DataSpec, ...]:
+    """Every --data value; one value may list several datasets separated by commas
+    (`ade20k=DIR,refcoco=DIR,llava_instruct=FILE`)."""
+    import re
+
+    specs = []
+    for value in values:
+        for part in re.split(r",(?=[A-Za-z0-9_+]+=)", value):
+            specs.append(parse_data_arg(part))
+    return tuple(specs)
 
 
 def parse_data_arg(value: str) -> DataSpec:
@@ -87,7 +113,7 @@ def parse_data_arg(value: str) -> DataSpec:
     kind, sep, rest = value.partition("=")
     if not sep or not rest:
         raise UsageError(f"--data {value!r}: expected KIND=PATH (e.g. instrack=/data/instrack)")
-    weight = 1.0
+    weight = None
     if "@" in rest:
         rest, _, w = rest.rpartition("@")
         try:
@@ -115,15 +141,22 @@ def train(config: TrainConfig) -> TrainResult:
     from accelerate.utils import DistributedDataParallelKwargs
 
     from trackgpt.checkpoints import save_checkpoint
+    from trackgpt.data.mix import default_weights
     from trackgpt.data.readers import read_dataset
     from trackgpt.data.samplers import ClipDataset, collate_clips
+    from trackgpt.data.templates import TemplateOptions
     from trackgpt.model import build_model
+    from trackgpt.presets import get_preset
 
     if config.stage not in STAGES:
         raise UsageError(f"--stage {config.stage!r}: unknown (known: {', '.join(STAGES)})")
     stage = STAGES[config.stage]
     if not config.data:
         raise UsageError(f"--data is required (stage {stage.name} reads: {', '.join(stage.kinds)})")
+    try:
+        templates = TemplateOptions(paper_only=config.paper_template_only, instruction_form=config.instruction_form)
+    except ValueError as err:
+        raise UsageError(f"--instruction-form: {err}") from err
     for spec in config.data:
         if spec.kind not in stage.kinds:
             print(f"note: stage {stage.name} normally reads {', '.join(stage.kinds)}, not {spec.kind}", file=sys.stderr)
@@ -135,15 +168,20 @@ def train(config: TrainConfig) -> TrainResult:
     mixed = config.mixed_precision or ("no" if cpu else "bf16")
     world = PartialState(cpu=cpu).num_processes  # known before accumulation is fixed
     accum = config.grad_accum or max(1, math.ceil(config.total_batch / (config.batch_size * world)))
-    # Without propagation its module gets no gradient; DDP must be told.
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=not config.propagation)
+    # Without propagation its module gets no gradient, nor does the decoder on a
+    # batch of text-only turns; DDP must be told.
+    text_only = any(d.kind in ("llava_instruct", "reasonseg") for d in config.data)
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=not config.propagation or text_only)
     accelerator = Accelerator(cpu=cpu, mixed_precision=mixed, gradient_accumulation_steps=accum,
                               kwargs_handlers=[ddp])
     # Frozen weights in bf16 on GPU; trainable ones float32 (autocast by accelerate).
-    model = build_model(config.preset, llava=config.llava, sam=config.sam, checkpoint=config.init,
+    preset = get_preset(config.preset, **({"shared_projection": True} if config.shared_projection else {}))
+    model = build_model(preset, llava=config.llava, sam=config.sam, checkpoint=config.init,
                         device=accelerator.device, dtype=None if not cpu else "float32",
                         seed=config.seed, for_training=True)
-    sources = [(read_dataset(d.kind, d.path, d.split, stage.rephrasings), d.weight) for d in config.data]
+    mix = default_weights([d.kind for d in config.data])
+    sources = [(read_dataset(d.kind, d.path, d.split, stage.rephrasings), d.weight if d.weight is not None else w)
+               for d, w in zip(config.data, mix)]
     dataset = ClipDataset(sources, length=total_steps * config.batch_size * accum * world,
                           seed=config.seed)
     loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=False,
@@ -163,9 +201,13 @@ def train(config: TrainConfig) -> TrainResult:
                disable=not (config.progress and accelerator.is_main_process), dynamic_ncols=True)
     step, start = 0, time.perf_counter()
     model.train()
+    drawn: dict[str, int] = {}
     for clips in loader:
+        for clip in clips:
+            key = clip.item.source or "?"
+            drawn[key] = drawn.get(key, 0) + 1
         with accelerator.accumulate(model):
-            losses = model(clips, propagation=config.propagation, rng=rng)
+            losses = model(clips, propagation=config.propagation, rng=rng, templates=templates)
             accelerator.backward(losses["loss"])
             if accelerator.sync_gradients:
                 accelerator.clip_grad_norm_(params, 1.0)
@@ -180,7 +222,7 @@ def train(config: TrainConfig) -> TrainResult:
         history.append(record)
         bar.update(1)
         if step % config.log_every == 0 or step == total_steps:
-            bar.set_postfix(loss=f"{record['loss']:.3f}", iou=f"{record['iou']:.2f}")
+            bar.set_postfix(loss=f"{record['loss']:.3f}", iou=f"{record.get('iou', float('nan')):.2f}")
         if step % steps_per_epoch == 0 and accelerator.is_main_process and step < total_steps:
             save_checkpoint(accelerator.unwrap_model(model), out / f"epoch{step // steps_per_epoch:03d}.safetensors",
                             extra={"stage": stage.name, "step": step})
@@ -196,11 +238,13 @@ def train(config: TrainConfig) -> TrainResult:
 
         atomic_write_json(out / "train_config.json", {
             **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "data"},
-            "data": [{**asdict(d), "path": str(d.path)} for d in config.data],
+            "data": [{**asdict(d), "path": str(d.path), "weight": w} for d, (_, w) in zip(config.data, sources)],
             "grad_accum": accum, "world_size": world, "mixed_precision": mixed,
             "seconds": time.perf_counter() - start, "last": history[-1] if history else None,
+            "drawn": dict(sorted(drawn.items())),
         })
-    return TrainResult(final, step, history)
+    return TrainResult(final, step, history, drawn)
 
 
-__all__ = ["DataSpec", "STAGES", "StageConfig", "TrainConfig", "TrainResult", "parse_data_arg", "train"]
+__all__ = ["DataSpec", "STAGES", "StageConfig", "TrainConfig", "TrainResult", "parse_data_arg", "parse_data_args",
+           "train"]

@@ -5,7 +5,8 @@ render reported vs reproduced with the difference (Markdown, CSV, plot).
     instrack reproduce table2                                     # sample + sanity baselines
     instrack reproduce table2 --data ROOT --predictions OnlineRefer=PRED --predictions "LISA-7B*=PRED2"
     instrack reproduce table1 --data DAVIS2017 --predictions ReferFormer=RUNS   # RUNS/anno_0..anno_3
-    instrack reproduce table3 --preset tiny                       # TrackGPT with RP / RT switched off
+    instrack reproduce table3 --preset 7b --llava L --sam S --train instrack=ROOT   # trains Baseline and +RP
+    instrack reproduce table3 --preset 7b ... --row-checkpoint Baseline=B --row-checkpoint +RP=C
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--sam", type=Path)
     model.add_argument("--device")
     model.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
+    model.add_argument("--row-checkpoint", action="append", default=[], metavar="ROW=PATH",
+                       help="table3: the checkpoint of one row (Baseline, +RP, +RP+RT); +RP+RT takes +RP's")
+    model.add_argument("--train", action="append", default=[], metavar="KIND=PATH[,...]",
+                       help="table3: train each row's checkpoint here on these datasets (as `instrack train --data`): "
+                            "Baseline without propagation, +RP with it; +RP+RT shares +RP's")
+    model.add_argument("--train-stage", default="instrack", help="table3 --train: stage (default instrack)")
+    model.add_argument("--train-init", type=Path, help="table3 --train: start from this checkpoint (previous stage)")
+    model.add_argument("--train-epochs", type=int, help="table3 --train: override the stage's epochs")
+    model.add_argument("--train-steps-per-epoch", type=int, help="table3 --train: override steps per epoch")
+    model.add_argument("--train-batch-size", type=int, default=2, help="table3 --train: clips per device (default 2)")
+    model.add_argument("--train-total-batch", type=int, default=16,
+                       help="table3 --train: clips per optimizer step over all devices (default 16, the paper's)")
 
 
 def _pairs(values: list[str]) -> tuple[tuple[str, Path], ...]:
@@ -61,17 +74,45 @@ def _pairs(values: list[str]) -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
+def _table3_checkpoints(args: argparse.Namespace, trackgpt: dict) -> tuple[dict, dict]:
+    """One checkpoint per Table 3 row, trained here or taken (trackgpt.table3); says which."""
+    from instrack.errors import require
+
+    require("torch", "trackgpt")
+    from trackgpt.table3 import parse_row_checkpoints, plan
+    from trackgpt.train import TrainConfig, parse_data_args
+
+    training = None
+    if args.train:
+        training = TrainConfig(preset=trackgpt["preset"], stage=args.train_stage, data=parse_data_args(args.train),
+                               out=Path("."), llava=args.llava, sam=args.sam, init=args.train_init,
+                               epochs=args.train_epochs, steps_per_epoch=args.train_steps_per_epoch,
+                               batch_size=args.train_batch_size, total_batch=args.train_total_batch,
+                               device=args.device, progress=args.progress)
+    out = args.out or Path(f"reproduce-{args.table}")
+    checkpoints = plan(given=parse_row_checkpoints(args.row_checkpoint), shared=trackgpt.pop("checkpoint", None),
+                       training=training, out=out, say=lambda m: print(m, file=sys.stderr) if args.progress else None)
+    for component, row in checkpoints.rows.items():
+        print(f"table3 {component}: checkpoint {row.describe()}", file=sys.stderr)
+    return checkpoints.tracker_options(), checkpoints.notes()
+
+
 def run(args: argparse.Namespace) -> int:
     from instrack.errors import UsageError
     from instrack_baselines.reproduce import ReproduceConfig, reproduce
 
     trackgpt = {k: getattr(args, k) for k in ("preset", "checkpoint", "llava", "sam", "device", "dtype")
                 if getattr(args, k) is not None}
-    if trackgpt and args.table != "table3":
-        raise UsageError(f"--{next(iter(trackgpt))}: only table3 runs TrackGPT here; for {args.table}, run "
+    per_row = {k: getattr(args, k) for k in ("row_checkpoint", "train") if getattr(args, k)}
+    if (trackgpt or per_row) and args.table != "table3":
+        flag = next(iter(trackgpt or per_row)).replace("_", "-")
+        raise UsageError(f"--{flag}: only table3 runs TrackGPT here; for {args.table}, run "
                          "`instrack track` and pass --predictions")
-    if trackgpt and "preset" not in trackgpt:
+    if (trackgpt or per_row) and "preset" not in trackgpt:
         raise UsageError("table3: --preset is needed to run TrackGPT here")
+    trackgpt_rows = row_notes = None
+    if trackgpt and not args.rows:
+        trackgpt_rows, row_notes = _table3_checkpoints(args, trackgpt)
     if args.rows:
         from instrack_baselines.paper_tables import build_paper_table
         from instrack_leaderboard.store import Store
@@ -83,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     config = ReproduceConfig(
         table=args.table, out=args.out or Path(f"reproduce-{args.table}"), data=args.data, split=args.split,
         davis=args.davis, predictions=_pairs(args.predictions), db=args.db, sanity=args.sanity,
-        trackgpt=trackgpt or None, workers=args.workers, progress=args.progress,
+        trackgpt=trackgpt or None, trackgpt_rows=trackgpt_rows, row_notes=row_notes, workers=args.workers,
+        progress=args.progress,
     )
     report = reproduce(config)
     sys.stdout.write(config.out.joinpath("table.md").read_text(encoding="utf-8"))

@@ -40,13 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--no-propagation", dest="propagation", action="store_false", default=None,
                        help="no cross-frame referring propagation (Table 3 ablation)")
     model.add_argument("--tau-ratio", type=float, help="rethink when S_p < RATIO x first frame's S_p (default 0.5)")
+    model.add_argument("--instruction-form", choices=["authors", "ours"],
+                       help="TrackGPT: '<instruction> Please track the object.' (authors, default) or our older wording")
     model.add_argument("--seed", type=int, help="random seed for randomly initialised weights")
 
 
 # CLI flag -> tracker option; only flags the user gave are passed on, so a tracker
 # that does not take one can say which flag it refuses.
 _OPTIONS = ("preset", "checkpoint", "llava", "sam", "device", "dtype", "rethinking", "propagation",
-            "tau_ratio", "seed")
+            "tau_ratio", "instruction_form", "seed")
 
 
 @contextmanager

@@ -29,7 +29,7 @@ class Clip:
     item: TrainItem
     indices: tuple[int, int, int]
     images: list[np.ndarray]  # three RGB frames
-    targets: list[np.ndarray]  # three 0/1/255 masks
+    targets: list[np.ndarray] | None  # three 0/1/255 masks; None for a text-only item (VQA)
 
 
 class ClipDataset:
@@ -48,10 +48,19 @@ class ClipDataset:
 
     def __getitem__(self, index: int) -> Clip:
         rng = random.Random(self.seed * 1_000_003 + index)
-        items, _ = rng.choices(self.sources, weights=[w for _, w in self.sources])[0]
-        item = items[rng.randrange(len(items))]
+        weights = [w for _, w in self.sources]
+        for _ in range(100):
+            items, _ = rng.choices(self.sources, weights=weights)[0]
+            item = items[rng.randrange(len(items))]
+            if hasattr(item, "sample"):  # stage-1 images choose their class / sentence when drawn
+                item = item.sample(rng)
+            if item is not None:  # None: an image with no usable class; draw again
+                break
+        else:
+            raise ValueError("100 draws in a row found no usable item (label maps without classes?)")
         idx = clip_indices(len(item.frames), rng)
-        return Clip(item, idx, [item.image(i) for i in idx], [item.target(i) for i in idx])
+        targets = [item.target(i) for i in idx] if item.has_target else None
+        return Clip(item, idx, [item.image(i) for i in idx], targets)
 
 
 def collate_clips(clips: list[Clip]) -> list[Clip]:

@@ -158,11 +158,11 @@ def _run_job(job) -> JobOutcome:
 
 
 def _quiet_worker(parent: int) -> None:
+    _die_with_parent(parent)
     # one OpenCV thread per worker: the workers already use every core
     import cv2
 
     cv2.setNumThreads(1)
-    _die_with_parent(parent)
 
 
 def _die_with_parent(parent: int) -> None:

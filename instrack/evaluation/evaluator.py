@@ -263,6 +263,7 @@ def evaluate(
     for message in report.warnings:
         (warn or (lambda m: print(f"warning: {m}", file=sys.stderr)))(message)
     if report.problems:
+        submission.close()  # a zip's headers were read: do not leak its handle
         raise SubmissionError(str(pred), report.problems)
 
     bar = None

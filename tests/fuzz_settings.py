@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, settings
 _CAMPAIGN = os.environ.get("INSTRACK_FUZZ_EXAMPLES")
 
 
-def fuzz(ci_examples: int) -> settings:
-    """`ci_examples` per test in CI; INSTRACK_FUZZ_EXAMPLES (random seed) when set."""
+def fuzz(ci_examples: int, campaign_share: float = 1.0) -> settings:
+    """`ci_examples` per test in CI; when INSTRACK_FUZZ_EXAMPLES is set, that
+    many times `campaign_share` (for slow tests), from a random seed."""
     return settings(
-        max_examples=int(_CAMPAIGN) if _CAMPAIGN else ci_examples,
+        max_examples=max(1, int(int(_CAMPAIGN) * campaign_share)) if _CAMPAIGN else ci_examples,
         derandomize=not _CAMPAIGN,
         deadline=None,
         database=None,

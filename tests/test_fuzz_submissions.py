@@ -161,11 +161,12 @@ def zip_archives(draw) -> bytes:
                     info.external_attr = (stat.S_IFREG | 0o644) << 16
                 archive.writestr(info, data)
     raw = bytearray(buffer.getvalue())
-    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2, 3]))):
-        damage = draw(st.sampled_from(["method", "flip", "truncate", "size"]))
+    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2, 3]))):
+        damage = draw(st.sampled_from(["method", "flip", "flip", "truncate", "size"]))
         headers = [i for i in range(len(raw) - 4) if raw[i:i + 4] in (b"PK\x03\x04", b"PK\x01\x02")]
         if damage == "method" and headers:
-            at = draw(st.sampled_from(headers))
+            # the central directory's method is the one readers use; the local one mostly agrees
+            at = draw(st.sampled_from([i for i in headers if raw[i:i + 4] == b"PK\x01\x02"] or headers))
             offset = 8 if raw[at:at + 4] == b"PK\x03\x04" else 10
             raw[at + offset:at + offset + 2] = draw(st.sampled_from([1, 6, 9, 12, 14, 93, 98, 99, 0xFFFF])).to_bytes(2, "little")
         elif damage == "size" and headers:  # declared sizes that lie
@@ -381,7 +382,7 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-@fuzz(6)
+@fuzz(6, campaign_share=0.05)
 @given(st.one_of(zip_archives().map(lambda raw: ("pred.zip", raw)), json_texts().map(lambda t: ("pred.json", t))))
 def test_through_the_command_line(gt, named):
     """Real processes, 2 workers, under a 3 GiB address-space limit and a timeout."""

@@ -319,6 +319,15 @@ def test_zip_with_duplicate_names(case):
     assert_all_refuse(root, archive, "dup.zip:alpha/0/00001.png", "appears 2 times")
 
 
+def test_zip_member_names_with_line_breaks_stay_on_one_line(case):
+    root, pred, base, _ = case
+    archive = _zip_of(pred, base / "names.zip", extra=[("alpha/0/evil\nerror: fake.txt", b"x"),
+                                                        ("alpha/0/\r\u2028.txt", b"x")])
+    result = cli("validate", root, archive)
+    assert_refused(result, "alpha/0/evil\\nerror: fake.txt: not a PNG", "alpha/0/\\r\\u2028.txt: not a PNG")
+    assert len(result.stderr.splitlines()) == 3
+
+
 def _member_offsets(archive: Path, name: str) -> tuple[int, int, int]:
     """(local header offset, data offset, compressed size) of a member."""
     with zipfile.ZipFile(archive) as zf:

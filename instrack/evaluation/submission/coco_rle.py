@@ -31,7 +31,6 @@ from instrack.masks import MaskError
 # 16384 x 16384: far above any video frame (8K is 33 Mpx), small enough that a
 # mask fits in memory and that no run, nor the sum of runs, reaches 2**32.
 MAX_PIXELS = 1 << 28
-_U32 = np.uint64(0xFFFFFFFF)
 
 
 def check_size(size: Any) -> tuple[int, int]:
@@ -49,35 +48,43 @@ def check_size(size: Any) -> tuple[int, int]:
 
 
 def compressed_runs(counts: str) -> np.ndarray:
-    """The runs (uint64, each < 2**32) that pycocotools' rleFrString makes of `counts`."""
+    """The runs (uint32) that pycocotools' rleFrString makes of `counts`.
+
+    uint32 arithmetic wraps as the C code's does: a shifted digit keeps its low
+    32 bits, and the stored runs are sums mod 2**32."""
     if not counts.isascii():
         raise MaskError("RLE counts string has a non-ASCII character")
-    codes = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    codes = np.frombuffer(counts.encode("ascii"), dtype=np.uint8) - np.uint8(48)  # below '0' wraps to >= 208
     if codes.size == 0:
-        return np.zeros(0, dtype=np.uint64)
-    bad = np.flatnonzero((codes < 0) | (codes >= 64))
+        return np.zeros(0, dtype=np.uint32)
+    bad = np.flatnonzero(codes >= 64)
     if bad.size:
         raise MaskError(f"RLE counts string has an invalid character {counts[bad[0]]!r} at {bad[0]}")
     last_digit = (codes & 0x20) == 0
     if not last_digit[-1]:
         raise MaskError("RLE counts string ends inside a number")
     ends = np.flatnonzero(last_digit)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    number_of_char = np.repeat(np.arange(ends.size), ends - starts + 1)
-    digit_index = np.arange(codes.size) - starts[number_of_char]
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    # k, the digit's place in its number: position minus the start of its number
+    position = np.arange(codes.size)
+    first_of_number = np.zeros(codes.size, dtype=position.dtype)
+    first_of_number[starts] = starts
+    digit_index = position - np.maximum.accumulate(first_of_number)
     # (c & 0x1f) << 5*k as a 32-bit int: the shift count is taken mod 32
-    shifts = ((5 * digit_index) & 31).astype(np.uint64)
-    digits = ((codes & 0x1F).astype(np.uint64) << shifts) & _U32
+    shifts = ((5 * digit_index) & 31).astype(np.uint32)
+    digits = (codes & 0x1F).astype(np.uint32) << shifts
     values = np.bitwise_or.reduceat(digits, starts)
     # a negative number: x |= -1 << 5*k, k counted after the last digit
     negative = (codes[ends] & 0x10) != 0
-    sign_shift = ((5 * (digit_index[ends] + 1)) & 31).astype(np.uint64)
-    values |= np.where(negative, (_U32 << sign_shift) & _U32, np.uint64(0))
-    # from the fourth run on, x += cnts[m-2]; every run is stored as a uint32
-    runs = values.copy()
+    sign_shift = ((5 * (digit_index[ends] + 1)) & 31).astype(np.uint32)
+    values[negative] |= np.uint32(0xFFFFFFFF) << sign_shift[negative]
+    # from the fourth run on, x += cnts[m-2] (each run stored as a uint32)
+    runs = values
     for parity in (1, 2):
-        runs[parity::2] = np.cumsum(values[parity::2], dtype=np.uint64)
-    return runs & _U32
+        runs[parity::2] = np.cumsum(values[parity::2], dtype=np.uint32)
+    return runs
 
 
 def runs_of(counts: Any, height: int, width: int) -> np.ndarray:
@@ -95,8 +102,8 @@ def runs_of(counts: Any, height: int, width: int) -> np.ndarray:
         raise MaskError("RLE counts must be a string or a list of integers")
     if total != height * width:
         raise MaskError(f"RLE counts cover {total} pixels, size says {height}x{width} = {height * width}")
-    # a list's runs are each <= height * width <= MAX_PIXELS, so uint64 holds them
-    return np.asarray(counts, dtype=np.uint64) if runs is None else runs
+    # a list's runs are each <= height * width <= MAX_PIXELS < 2**32
+    return np.asarray(counts, dtype=np.uint32) if runs is None else runs
 
 
 def decode(runs: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -13,8 +13,11 @@ For each, `validate`, `validate --decode` and `evaluate` run through the CLI's
 main() in this process, and every outcome must be exit 0 or 2 (an exception
 escaping main() is exit 1: a bug), with one "error:" line per problem; no run
 may take more than HANG_SECONDS (SIGALRM); `validate --decode` accepts exactly
-what `evaluate` scores, and for an RLE file plain `validate` does too. A few
-examples also run as real processes (2 workers) under a memory limit.
+what `evaluate` scores, and for an RLE file plain `validate` does too; and
+what is scored is checked without InsTrack's readers (no silent score): a zip
+has unique names and no links (zipfile), a folder only regular files (lstat),
+and pycocotools decodes every frame of an RLE file to exactly H x W pixels. A
+few examples also run as real processes (2 workers) under a memory limit.
 
 CI runs a fixed, derandomized sample (tests/fuzz_settings.py);
 INSTRACK_FUZZ_EXAMPLES=N runs a random campaign of N examples per test."""
@@ -342,6 +345,44 @@ def judge(gt_root: Path, pred: Path, rle: bool = False) -> dict[str, int]:
     return codes
 
 
+# -- what a scored submission must be (judged without InsTrack's readers) -------------------
+
+def assert_zip_scorable(pred: Path) -> None:
+    """A scored zip has unique names and no links (Python's zipfile lists them)."""
+    with zipfile.ZipFile(pred) as archive:
+        infos = archive.infolist()
+    names = [i.filename for i in infos]
+    assert len(names) == len(set(names)), "scored a zip with duplicate names"
+    assert not any(stat.S_ISLNK(i.external_attr >> 16) for i in infos), "scored a zip holding a link"
+
+
+def assert_folder_scorable(pred: Path) -> None:
+    """A scored folder holds only regular files and folders (os.walk, lstat)."""
+    for directory, folders, files in os.walk(pred):
+        for name in folders + files:
+            mode = os.lstat(os.path.join(directory, name)).st_mode
+            assert stat.S_ISDIR(mode) or stat.S_ISREG(mode), f"scored a folder holding {name} ({mode:o})"
+
+
+def assert_rle_scorable(pred: Path) -> None:
+    """In a scored RLE file, pycocotools decodes every expected frame to exactly
+    H x W pixels: decoding into H x W succeeds, into H x W - 1 fails."""
+    data = json.loads(pred.read_text())
+    entries = data["annotations"] if isinstance(data, dict) else data
+    by_name = {f"{e['video']}/{e['exp_id']}/{e['frame']}.png": e["segmentation"] for e in entries}
+    assert len(by_name) == len(entries), "scored an RLE file with duplicate entries"
+    for name in EXPECTED:
+        segmentation = by_name[name]
+        counts = segmentation["counts"]
+        if isinstance(counts, list):
+            counts = mask_utils.frPyObjects(segmentation, HEIGHT, WIDTH)["counts"]
+        counts = counts.encode() if isinstance(counts, str) else counts
+        assert segmentation["size"] == [HEIGHT, WIDTH]
+        mask_utils.decode({"size": [HEIGHT, WIDTH], "counts": counts})
+        with pytest.raises(ValueError):
+            mask_utils.decode({"size": [1, HEIGHT * WIDTH - 1], "counts": counts})
+
+
 @fuzz(30)
 @given(st.binary(max_size=2000), st.sampled_from([".json", ".zip", ".png", ""]))
 def test_random_bytes(gt, data, suffix):
@@ -357,7 +398,8 @@ def test_random_zips(gt, raw):
     with tempfile.TemporaryDirectory() as tmp:
         pred = Path(tmp) / "pred.zip"
         pred.write_bytes(raw)
-        judge(gt, pred)
+        if judge(gt, pred)["evaluate"] == 0:
+            assert_zip_scorable(pred)
 
 
 @fuzz(40)
@@ -366,7 +408,8 @@ def test_random_folders(gt, build):
     with tempfile.TemporaryDirectory() as tmp:
         pred = Path(tmp) / "pred"
         build(pred, gt)
-        judge(gt, pred)
+        if judge(gt, pred)["evaluate"] == 0:
+            assert_folder_scorable(pred)
 
 
 @fuzz(60)
@@ -375,7 +418,8 @@ def test_random_json(gt, text):
     with tempfile.TemporaryDirectory() as tmp:
         pred = Path(tmp) / "pred.json"
         pred.write_bytes(text)
-        judge(gt, pred, rle=True)
+        if judge(gt, pred, rle=True)["evaluate"] == 0:
+            assert_rle_scorable(pred)
 
 
 def _limit_memory():

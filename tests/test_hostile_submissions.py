@@ -413,3 +413,24 @@ def test_killed_evaluation_leaves_no_traceback(tmp_path):
     while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(w) for w in workers), "workers outlived their parent"
+
+
+def test_open_inside_checks_what_it_opened(tmp_path):
+    """The second line of defence, for a tree changed after the walk: the reader
+    itself refuses a FIFO, a device, a link in any component, and '..'."""
+    from instrack.evaluation.submission.files import open_inside
+    from instrack.masks import MaskError
+
+    (tmp_path / "video" / "unit").mkdir(parents=True)
+    (tmp_path / "video" / "unit" / "ok.png").write_bytes(b"data")
+    os.mkfifo(tmp_path / "video" / "unit" / "fifo.png")
+    (tmp_path / "video" / "unit" / "zero.png").symlink_to("/dev/zero")
+    (tmp_path / "video" / "linked").symlink_to(tmp_path / "video" / "unit", target_is_directory=True)
+    (tmp_path / "big.png").write_bytes(b"x" * 11)
+    with open_inside(tmp_path, "video/unit/ok.png") as handle:
+        assert handle.read() == b"data"
+    for relpath, reason in (("video/unit/fifo.png", "FIFO"), ("video/unit/zero.png", "symbolic link"),
+                            ("video/linked/ok.png", "symbolic link"), ("video/../video/unit/ok.png", "leaves"),
+                            ("big.png", "limit 10")):
+        with pytest.raises(MaskError, match=reason):
+            open_inside(tmp_path, relpath, limit=10).close()

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -115,6 +116,11 @@ def file_sets(draw) -> list[tuple[str, bytes]]:
     """Members of a submission tree: often the complete expected set, then changed."""
     complete = draw(st.sampled_from([True, True, True, False]))
     files = [(name, png_bytes(_mask(draw))) for name in EXPECTED] if complete else []
+    if complete and draw(st.integers(0, 3)) == 0:
+        # the subtle case: complete and valid but for one copy of a member
+        # (same bytes: only the no-silent-score check can tell)
+        files.append(files[draw(st.integers(0, len(files) - 1))])
+        return files
     for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2, 4]))):
         action = draw(st.sampled_from(["add", "drop", "replace", "replace", "duplicate"]))
         if action == "add" or not files:
@@ -189,6 +195,8 @@ def zip_archives(draw) -> bytes:
 def folder_trees(draw):
     """A function that builds a random submission folder at a path."""
     files = draw(file_sets())
+    if draw(st.integers(0, 3)) == 0:  # complete, plus one link that changes no mask or scores J = 1
+        return _linked_tree(draw)
     specials = draw(st.lists(st.tuples(
         st.sampled_from(["link to a frame", "link out to the ground truth", "link to /dev/zero", "dangling link",
                          "fifo", "folder in place of a frame", "link to a folder"]),
@@ -230,6 +238,28 @@ def folder_trees(draw):
                     path.symlink_to(gt_root / "test" / "Annotations" / "alpha", target_is_directory=True)
             except OSError:
                 continue
+
+    return build
+
+
+def _linked_tree(draw):
+    """A complete, valid folder but for one link: to one of its own frames, or
+    a unit folder linked to the ground truth (which scores J = 1)."""
+    masks = {name: png_bytes(_mask(draw)) for name in EXPECTED}
+    kind = draw(st.sampled_from(["frame", "unit"]))
+    target = draw(st.sampled_from(EXPECTED[1:]))
+
+    def build(pred: Path, gt_root: Path) -> None:
+        for name, data in masks.items():
+            (pred / name).parent.mkdir(parents=True, exist_ok=True)
+            (pred / name).write_bytes(data)
+        if kind == "frame":
+            (pred / target).unlink()
+            (pred / target).symlink_to(pred / EXPECTED[0])
+        else:
+            video, unit, _ = target.split("/")
+            shutil.rmtree(pred / video / unit)
+            (pred / video / unit).symlink_to(gt_root / "test" / "Annotations" / video, target_is_directory=True)
 
     return build
 

@@ -388,6 +388,8 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
 def test_killed_evaluation_leaves_no_traceback(tmp_path):
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        pytest.skip("this kernel does not list a process's children in /proc")
     videos = {f"v{i}": moving_square(30, height=240, width=320) for i in range(6)}
     root = make_instrack(tmp_path / "gt", videos)
     pred = write_submission(tmp_path / "pred", {(v, str(i)): [(m == 1).astype(np.uint8) for m in labels]

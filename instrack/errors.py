@@ -17,6 +17,12 @@ class UsageError(InsTrackError):
     """A flag or argument combination that cannot work."""
 
 
+# Line breaks and other control characters, as Python writes them in a string
+# literal: a file named "a\nb.png" (zip members can be) must not break the
+# one line per problem that the CLI prints and the web board shows.
+_ESCAPED = {c: repr(chr(c))[1:-1] for c in (*range(32), 127, 0x85, 0x2028, 0x2029)}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a submission: where, and why."""
@@ -25,7 +31,7 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.reason}"
+        return f"{self.where}: {self.reason}".translate(_ESCAPED)
 
 
 class SubmissionError(InsTrackError):

@@ -9,6 +9,7 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -22,12 +23,18 @@ class MaskError(ValueError):
     """A mask file that cannot be used; the caller adds the file name."""
 
 
-def _open(source: bytes | str | os.PathLike) -> Image.Image:
+def _open(source: bytes | str | os.PathLike | BinaryIO) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data.startswith(PNG_SIGNATURE):
             raise MaskError("not a PNG file")
         handle: object = io.BytesIO(data)
+    elif hasattr(source, "read"):
+        # an open binary file (the caller checked what it is and closes it)
+        if source.read(8) != PNG_SIGNATURE:
+            raise MaskError("not a PNG file")
+        source.seek(0)
+        handle = source
     else:
         with open(source, "rb") as probe:
             if probe.read(8) != PNG_SIGNATURE:
@@ -53,7 +60,7 @@ def _check_mode(image: Image.Image) -> None:
         )
 
 
-def probe_mask(source: bytes | str | os.PathLike) -> tuple[int, int]:
+def probe_mask(source: bytes | str | os.PathLike | BinaryIO) -> tuple[int, int]:
     """Check the header only (cheap) and return (height, width)."""
     image = _open(source)
     try:

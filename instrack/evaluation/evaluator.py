@@ -7,7 +7,6 @@ and return the result JSON of SPEC §6.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -158,11 +157,29 @@ def _run_job(job) -> JobOutcome:
         raise DataError(str(err)) from None
 
 
-def _quiet_worker() -> None:
+def _quiet_worker(parent: int) -> None:
+    _die_with_parent(parent)
     # one OpenCV thread per worker: the workers already use every core
     import cv2
 
     cv2.setNumThreads(1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (a timeout, kill -9) would finish its
+    video, then print a BrokenPipeError traceback sending the result; on Linux
+    the kernel ends it with its parent instead (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def run_jobs(jobs: list, workers: int, on_done: Callable[[JobOutcome], None] | None = None) -> list[JobOutcome]:
@@ -179,7 +196,7 @@ def run_jobs(jobs: list, workers: int, on_done: Callable[[JobOutcome], None] | N
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with context.Pool(min(workers, len(ordered)), initializer=_quiet_worker) as pool:
+    with context.Pool(min(workers, len(ordered)), initializer=_quiet_worker, initargs=(os.getpid(),)) as pool:
         for outcome in pool.imap_unordered(_run_job, ordered, chunksize=1):
             outcomes.append(outcome)
             if on_done:
@@ -196,16 +213,14 @@ def default_workers() -> int:
 
 def submission_digest(submission: Submission, outcomes: Iterable[JobOutcome]) -> str:
     """SHA-256 of a zip or JSON file; for a folder, of its sorted (path, content
-    digest) list, from the digests the workers took of what they read."""
+    digest) list over exactly the files scored, from the digests the workers
+    took of the bytes they read. Files that are not scored (a .DS_Store, frames
+    outside the split) are never opened, so they are not covered."""
     if not isinstance(submission, FolderSubmission):
         return sha256_file(submission.source)
     digests: dict[str, str] = {}
     for outcome in outcomes:
         digests.update(outcome.digests)
-    unread = {m for m in submission.members() if m not in digests}
-    for relpath in unread:
-        with open(submission.root / relpath, "rb") as handle:
-            digests[relpath] = hashlib.sha256(handle.read()).hexdigest()
     return combine_digests(digests)
 
 
@@ -248,6 +263,7 @@ def evaluate(
     for message in report.warnings:
         (warn or (lambda m: print(f"warning: {m}", file=sys.stderr)))(message)
     if report.problems:
+        submission.close()  # a zip's headers were read: do not leak its handle
         raise SubmissionError(str(pred), report.problems)
 
     bar = None

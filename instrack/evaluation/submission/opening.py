@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import stat
 import zipfile
 from pathlib import Path
 
 from instrack.errors import Problem, SubmissionError
 from instrack.evaluation.submission.base import Submission, is_junk
+from instrack.evaluation.submission.files import kind_of
 from instrack.evaluation.submission.folder import FolderSubmission
 from instrack.evaluation.submission.rle import RleSubmission
-from instrack.evaluation.submission.zipped import ZipSubmission, archive_problems
+from instrack.evaluation.submission.zipped import ZIP_ERRORS, ZipSubmission, archive_problems, describe
 
 
 def _enclosing_folder(relpaths: list[str], depth: int) -> str:
@@ -34,31 +36,42 @@ def open_submission(path: str | Path, depth: int = 3) -> Submission:
     contents are checked against the ground truth later (validation.py)."""
     path = Path(path)
     source = str(path)
-    if not path.exists():
-        raise SubmissionError(source, [Problem(source, "does not exist")])
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise SubmissionError(source, [Problem(source, "does not exist")]) from None
+    except OSError as err:
+        raise SubmissionError(source, [Problem(source, f"cannot be examined ({err.strerror or err})")]) from None
+    if stat.S_ISDIR(mode):
         submission = FolderSubmission(path, source)
+        if submission.problems:
+            raise SubmissionError(source, submission.problems)
         members = sorted(m for m in submission.members() if not is_junk(m))
         wrapper = _enclosing_folder(members, depth)
-        if wrapper:
-            submission = FolderSubmission(path / wrapper.rstrip("/"), source, unwrapped=wrapper)
-        return submission
+        return submission.unwrap(wrapper) if wrapper else submission
+    if not stat.S_ISREG(mode):
+        # a FIFO would block the reader for ever, a device never ends
+        raise SubmissionError(source, [Problem(source, f"{kind_of(mode)}, not a regular file or folder")])
     if path.suffix.lower() == ".json":
         return RleSubmission(path, source)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
-        try:
-            archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as err:
-            raise SubmissionError(source, [Problem(source, f"not a readable zip archive ({err})")]) from err
-        with archive:
-            problems = archive_problems(archive, source)
-            if problems:
-                raise SubmissionError(source, problems)
-            files = [i.filename for i in archive.infolist() if not i.is_dir()]
-        kept = sorted(f for f in files if not is_junk(f))
-        wrapper = _enclosing_folder(kept, depth)
-        names = {f[len(wrapper):]: f for f in kept if f.startswith(wrapper)}
-        return ZipSubmission(str(path), names, source, unwrapped=wrapper)
+        return open_zip(path, source, depth)
     raise SubmissionError(
         source, [Problem(source, "not a submission: expected a folder, a .zip of it, or an RLE .json file")]
     )
+
+
+def open_zip(path: Path, source: str, depth: int) -> ZipSubmission:
+    try:
+        archive = zipfile.ZipFile(path)
+    except ZIP_ERRORS as err:
+        raise SubmissionError(source, [Problem(source, f"not a readable zip archive ({describe(err)})")]) from None
+    with archive:
+        problems = archive_problems(archive, source)
+        if problems:
+            raise SubmissionError(source, problems)
+        files = [i.filename for i in archive.infolist() if not i.is_dir()]
+    kept = sorted(f for f in files if not is_junk(f))
+    wrapper = _enclosing_folder(kept, depth)
+    names = {f[len(wrapper):]: f for f in kept if f.startswith(wrapper)}
+    return ZipSubmission(str(path), names, source, unwrapped=wrapper)

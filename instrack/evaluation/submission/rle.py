@@ -1,8 +1,12 @@
 """A JSON file of COCO RLE masks:
 [{"video": V, "exp_id": E, "frame": F, "segmentation": {"size": [H, W], "counts": ...}}, ...]
 
-Every entry is checked before anything is decoded: pycocotools trusts its
-input, and a malformed counts string can decode to garbage without an error."""
+Every entry is checked before anything is decoded, with the decoder that
+scoring uses (coco_rle.py: pycocotools' semantics, 32-bit wrap included), so
+what validation accepts is what gets scored. The file itself must be a regular
+file of at most MAX_JSON_BYTES; JSON that Python cannot hold (nesting deeper
+than the recursion limit, integers of more than 4300 digits) is a problem of
+the file, like any other syntax error."""
 
 from __future__ import annotations
 
@@ -15,49 +19,28 @@ import numpy as np
 
 from instrack.errors import Problem, SubmissionError
 from instrack.masks import MaskError
+from instrack.evaluation.submission import coco_rle
 from instrack.evaluation.submission.base import FrameReader, Submission
+from instrack.evaluation.submission.files import open_regular, read_limited
+
+# The test split's masks take tens of MB as RLE; parsing needs a few times the size.
+MAX_JSON_BYTES = 1 << 30
 
 
 def rle_counts(counts: Any, height: int, width: int) -> None:
     """Raise MaskError unless `counts` (compressed string or list of runs)
-    describes exactly height * width pixels."""
-    if isinstance(counts, list):
-        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            raise MaskError("uncompressed RLE counts must be non-negative integers")
-        total = sum(counts)
-    elif isinstance(counts, str):
-        total = sum(_decode_compressed(counts))
-    else:
-        raise MaskError("RLE counts must be a string or a list of integers")
-    if total != height * width:
-        raise MaskError(f"RLE counts cover {total} pixels, size says {height}x{width} = {height * width}")
+    describes exactly height * width pixels, as pycocotools would decode it."""
+    coco_rle.runs_of(counts, height, width)
 
 
-def _decode_compressed(counts: str) -> list[int]:
-    """The LEB128-like string form of pycocotools (rleFrString), with checks."""
-    runs: list[int] = []
-    position = 0
-    while position < len(counts):
-        value = shift = 0
-        more = True
-        while more:
-            if position >= len(counts):
-                raise MaskError("RLE counts string ends inside a number")
-            char = ord(counts[position]) - 48
-            if not 0 <= char < 64:
-                raise MaskError(f"RLE counts string has an invalid character {counts[position]!r}")
-            value |= (char & 0x1F) << (5 * shift)
-            more = bool(char & 0x20)
-            position += 1
-            shift += 1
-            if not more and char & 0x10:
-                value |= -1 << (5 * shift)
-        if len(runs) > 2:
-            value += runs[-2]
-        if value < 0:
-            raise MaskError("RLE counts decode to a negative run length")
-        runs.append(value)
-    return runs
+def _name(entry: dict, key: str) -> str:
+    value = entry[key]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MaskError(f"{key} must be a string")
+    text = str(value)
+    if not text or "/" in text or "\\" in text or text in (".", "..") or "\0" in text:
+        raise MaskError(f"{key} {text[:80]!r} is not a file or folder name")
+    return text
 
 
 def relpath_of(video: str, exp_id: str, frame: str) -> str:
@@ -72,16 +55,10 @@ class RleReader(FrameReader):
         return None
 
     def read(self, relpath: str) -> tuple[np.ndarray, str]:
-        from pycocotools import mask as mask_utils
-
         segmentation = self.entries[relpath]
-        height, width = segmentation["size"]
-        counts = segmentation["counts"]
-        if isinstance(counts, list):
-            rle = mask_utils.frPyObjects(segmentation, height, width)
-        else:
-            rle = {"size": [height, width], "counts": counts.encode("ascii")}
-        return np.ascontiguousarray(mask_utils.decode(rle)), ""
+        height, width = coco_rle.check_size(segmentation["size"])
+        runs = coco_rle.runs_of(segmentation["counts"], height, width)
+        return coco_rle.decode(runs, height, width), ""
 
 
 class RleSubmission(Submission):
@@ -90,9 +67,16 @@ class RleSubmission(Submission):
         self.entries: dict[str, dict] = {}
         problems: list[Problem] = []
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise SubmissionError(source, [Problem(source, f"not valid JSON ({err})")]) from err
+            text = read_limited(open_regular(path, MAX_JSON_BYTES), MAX_JSON_BYTES)
+        except MaskError as err:
+            raise SubmissionError(source, [Problem(source, str(err))]) from None
+        try:
+            data = json.loads(text.decode("utf-8"))
+        except RecursionError:
+            raise SubmissionError(source, [Problem(source, "not usable JSON (nested too deeply)")]) from None
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, a 5000-digit integer
+            reason = " ".join(str(err).split())[:200]
+            raise SubmissionError(source, [Problem(source, f"not valid JSON ({reason})")]) from None
         if isinstance(data, dict) and isinstance(data.get("annotations"), list):
             data = data["annotations"]
         if not isinstance(data, list):
@@ -121,15 +105,9 @@ class RleSubmission(Submission):
         segmentation = entry["segmentation"]
         if not isinstance(segmentation, dict) or "size" not in segmentation or "counts" not in segmentation:
             raise MaskError('segmentation must be {"size": [H, W], "counts": ...}')
-        size = segmentation["size"]
-        if (
-            not isinstance(size, list)
-            or len(size) != 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)
-        ):
-            raise MaskError("segmentation size must be [H, W] with positive integers")
-        rle_counts(segmentation["counts"], size[0], size[1])
-        video, exp_id, frame = (str(entry[k]) for k in ("video", "exp_id", "frame"))
+        height, width = coco_rle.check_size(segmentation["size"])
+        rle_counts(segmentation["counts"], height, width)
+        video, exp_id, frame = (_name(entry, k) for k in ("video", "exp_id", "frame"))
         return relpath_of(video, exp_id, frame), segmentation
 
     def members(self) -> set[str]:

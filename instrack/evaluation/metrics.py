@@ -2,8 +2,10 @@
 
 Numerically identical to davisvideochallenge/davis2017-evaluation (checked by
 tests/test_metrics_reference.py and, outside the repo, against the official
-code itself), but faster: masks stay boolean, and the boundary work is done
-on the crop that holds both masks rather than on the whole frame.
+code itself), but faster: masks stay boolean, the boundary work is done on
+the crop that holds both masks rather than on the whole frame, and where the
+boundaries are sparse on that crop (large objects at 720p) their pixels are
+matched by nearest-neighbour distance instead of by dilating the crop.
 """
 
 from __future__ import annotations

@@ -7,6 +7,13 @@ per-frame scores become a record, and how the records become the global
 same way for every protocol: open the submission, check it against the plan's
 Expectation, run the jobs in worker processes, assemble the SPEC §6 JSON.
 
+A job is a picklable, module-level callable (it crosses into a worker
+process) returning a scoring.JobOutcome: the UnitScores of its units, the
+problems it met decoding the submission (every one, not the first), the
+digests of the files it read, and protocol-specific `notes`. It must have a
+`frames` sequence (and may have `units`): the longest jobs are started first.
+Ground-truth problems inside a job are raised as scoring.GroundTruthError.
+
 Adding a benchmark is one module in this package that calls `register()` at
 import (see protocols/__init__.py); nothing else changes.
 """

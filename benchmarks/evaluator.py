@@ -182,9 +182,11 @@ def mevis_main(args) -> int:
     command = [sys.executable, "-m", "instrack.cli.main", "evaluate", "--protocol", "mevis", "--gt", str(gt),
                "--split", spec.split, "--pred", str(pred), "--workers", str(args.workers), "--quiet",
                "--no-per-frame", "--json", str(ours_json)]
+    # the machine may be shared: the 1-minute load average after each contender says how busy it was
     started = time.perf_counter()
     completed, figures["instrack_peak_mb"] = run_measured(command)
     figures["instrack_s"] = time.perf_counter() - started
+    figures["load_after_instrack"] = os.getloadavg()[0]
     if completed.returncode != 0:
         raise SystemExit(completed.stderr)
     print(f"instrack: {figures['instrack_s']:.1f} s, peak {figures['instrack_peak_mb']:.0f} MB", file=sys.stderr,
@@ -196,6 +198,7 @@ def mevis_main(args) -> int:
                                     timeout=args.official_timeout, retries=2, lower_bound=args.official_lower_bound)
         figures["official_commit"] = upstream_commit(Path(args.official_mevis))[:7]
         figures["official_s"], figures["official_peak_mb"] = official["seconds"], official["peak_mb"]
+        figures["load_after_official"] = os.getloadavg()[0]
         figures["speedup_vs_official"] = figures["official_s"] / figures["instrack_s"]
         if official.get("timed_out"):  # stopped at --official-timeout: its time and speedup are lower bounds
             figures["official_timed_out"] = True

@@ -10,28 +10,32 @@ from pathlib import Path
 
 from instrack.fileio import atomic_write_text
 
-TABLE_COLUMNS = (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean"), ("J-R", "J-Recall"), ("F-R", "F-Recall"))
-# CSV header -> unit field; metric columns are in percent, like the table, and say so
-CSV_TEXT_COLUMNS = (("video", "video"), ("exp_id", "exp_id"), ("object", "object"), ("kind", "kind"),
-                    ("source", "source"), ("instruction", "text"), ("n_frames", "n_frames"))
-CSV_METRIC_COLUMNS = tuple((f"{key} (%)", key) for key in ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean",
-                                                           "F-Recall", "F-Decay"))
-CSV_COLUMNS = tuple(name for name, _ in CSV_TEXT_COLUMNS + CSV_METRIC_COLUMNS) + ("ground_truth",)
+TABLE_COLUMNS = (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean"), ("J-R", "J-Recall"), ("F-R", "F-Recall"),
+                 ("A", "A-Mean"), ("R", "R-Mean"))
+# The per-unit CSV: a protocol names the unit fields it writes (Protocol.csv_columns);
+# metric fields are written in percent, like the table, and their headers say so.
+CSV_COLUMNS = ("video", "exp_id", "object", "kind", "source", "text", "n_frames", "J&F-Mean", "J-Mean", "J-Recall",
+               "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+METRIC_FIELDS = frozenset({"J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay",
+                           "A-Mean", "R-Mean"})
+CSV_HEADERS = {"text": "instruction", **{key: f"{key} (%)" for key in METRIC_FIELDS}}
 
 
-def _row(name: str, metrics: dict, width: int) -> str:
-    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in TABLE_COLUMNS)
+def _row(name: str, metrics: dict, width: int, columns=TABLE_COLUMNS) -> str:
+    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in columns)
     return f"{name:<{width}}{cells}"
 
 
 def _table(title: str, rows: dict[str, dict], limit: int | None = None) -> list[str]:
+    # the columns of TABLE_COLUMNS this protocol reports (mevis has no recall, revos adds A and R)
+    columns = [c for c in TABLE_COLUMNS if all(c[1] in row for row in rows.values())]
     names = list(rows)
     if limit is not None and len(names) > limit:
         names = sorted(names, key=lambda n: rows[n]["J&F-Mean"])[:limit]
         title += f" (worst {limit} of {len(rows)})"
     width = max([len(n) for n in names] + [12]) + 2
-    header = f"{'':<{width}}" + "".join(f"{label:>8}" for label, _ in TABLE_COLUMNS)
-    return [title, header] + [_row(name, rows[name], width) for name in names] + [""]
+    header = f"{'':<{width}}" + "".join(f"{label:>8}" for label, _ in columns)
+    return [title, header] + [_row(name, rows[name], width, columns) for name in names] + [""]
 
 
 def format_table(result: dict, max_videos: int = 15) -> str:
@@ -54,6 +58,8 @@ def format_table(result: dict, max_videos: int = 15) -> str:
         lines += _table("Seed vs rephrased instructions", breakdowns["by_kind"])
     if "by_source" in breakdowns and len(breakdowns["by_source"]) > 1:
         lines += _table("Per source dataset", breakdowns["by_source"])
+    if "by_target" in breakdowns and len(breakdowns["by_target"]) > 1:
+        lines += _table("Expressions with and without a target", breakdowns["by_target"])
     if "per_video" in breakdowns:
         lines += _table("Per video (mean over its units)", breakdowns["per_video"], limit=max_videos)
     if "robustness" in breakdowns:
@@ -77,17 +83,29 @@ def format_table(result: dict, max_videos: int = 15) -> str:
 
 
 def units_csv(result: dict) -> str:
+    from instrack.evaluation.protocols import PROTOCOLS
+
+    protocol = PROTOCOLS.get(result.get("protocol"))
+    columns = protocol.csv_columns if protocol else CSV_COLUMNS
     buffer = io.StringIO()
     from instrack.evaluation.provenance import dataset_provenance
 
     ground_truth = dataset_provenance(result.get("dataset") or {})
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([CSV_HEADERS.get(key, key) for key in columns] + ["ground_truth"])
     for unit in result["units"]:
-        writer.writerow([unit.get(key, "") for _, key in CSV_TEXT_COLUMNS]
-                        + [f"{100 * unit[key]:.2f}" if key in unit else "" for _, key in CSV_METRIC_COLUMNS]
-                        + [ground_truth])
+        writer.writerow([_csv_cell(key, unit.get(key)) for key in columns] + [ground_truth])
     return buffer.getvalue()
+
+
+def _csv_cell(key: str, value) -> str:
+    if value is None:
+        return ""
+    if key in METRIC_FIELDS:
+        return f"{100 * value:.2f}"
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    return str(value)
 
 
 def write_csv(result: dict, path: str | Path) -> None:

@@ -48,6 +48,28 @@ class RevosVideo:
     expressions: tuple[RevosExpression, ...]
 
 
+@dataclass(frozen=True)
+class RevosSplit:
+    root: Path
+    split: str
+    videos: tuple[RevosVideo, ...]
+
+    @property
+    def meta_path(self) -> Path:
+        return self.root / meta_name(self.split)
+
+    @property
+    def mask_dict_path(self) -> Path:
+        return self.root / MASKS
+
+    @property
+    def foreground_path(self) -> Path:
+        return self.root / FOREGROUND
+
+    def jpeg_path(self, video: str, frame: str) -> Path:
+        return self.root / "JPEGImages" / video / f"{frame}.jpg"
+
+
 def _load_json(path: Path) -> Any:
     if not path.is_file():
         raise DataError(f"{path}: missing")
@@ -58,8 +80,9 @@ def _load_json(path: Path) -> Any:
         raise DataError(f"{path}: not valid JSON ({err})") from None
 
 
-def read_revos_meta(root: str | Path, split: str) -> list[RevosVideo]:
-    """The videos and expressions of one split, checked."""
+def read_revos_split(root: str | Path, split: str) -> RevosSplit:
+    """The videos and expressions of one split, checked; the mask files are
+    read later, per video (see instrack.dataset.sources.mask_dict)."""
     root = Path(root)
     path = root / meta_name(split)
     if not path.is_file():
@@ -108,7 +131,10 @@ def read_revos_meta(root: str | Path, split: str) -> list[RevosVideo]:
             out.append(RevosVideo(str(name), tuple(frames), height, width, tuple(parsed)))
     if not out:
         raise DataError(f"{path}: no expression to evaluate")
-    return out
+    for name in (MASKS, FOREGROUND):
+        if not (root / name).is_file():
+            raise DataError(f"{root / name}: missing (ReVOS layout: ROOT/{{{MASKS}, {FOREGROUND}, {meta_name(split)}}})")
+    return RevosSplit(root, split, tuple(out))
 
 
 def _positive_int(value: Any, allow_zero: bool = False) -> bool:
@@ -125,32 +151,14 @@ def rle_size(rle: Any) -> tuple[int, int] | None:
     return None
 
 
-def check_instance_masks(path: Path, video: RevosVideo, masks: dict[str, Any]) -> tuple[int, int] | None:
-    """Check the mask_dict entries of one video's instances; return the frame
-    size they give (None when every entry is null)."""
-    size = None if video.height is None else (video.height, video.width)
-    seen = None
-    for expression in video.expressions:
-        for anno in expression.anno_ids:
-            where = f"{path}: instance {anno} (video {video.name!r}, expression {expression.exp_id!r})"
-            if anno not in masks:
-                raise DataError(f"{where}: missing")
-            frames = masks[anno]
-            if not isinstance(frames, list) or len(frames) != len(video.frames):
-                got = len(frames) if isinstance(frames, list) else type(frames).__name__
-                raise DataError(f"{where}: {got} mask(s), the video has {len(video.frames)} frame(s)")
-            for index, rle in enumerate(frames):
-                if not rle:
-                    continue  # null (absent in this frame), as the official `if mask_rle:`
-                got = rle_size(rle)
-                if got is None:
-                    raise DataError(f"{where}, frame {video.frames[index]}: not a COCO RLE")
-                if (size or seen) is not None and got != (size or seen):
-                    want = size or seen
-                    raise DataError(f"{where}, frame {video.frames[index]}: size {got[0]}x{got[1]}, "
-                                    f"expected {want[0]}x{want[1]}")
-                seen = got
-    return size or seen
+def load_foreground(path: Path, videos: set[str]) -> dict[str, Any]:
+    """The entries of `videos` in mask_dict_foreground.json. The file is loaded
+    whole (one RLE per frame per video: far smaller than mask_dict.json, which
+    is streamed), and only the split's videos are kept."""
+    data = _load_json(path)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected {{video: {{'masks_rle': [...]}}}}")
+    return {name: data[name] for name in videos if name in data}
 
 
 def check_foreground(path: Path, video: RevosVideo, entry: Any, size: tuple[int, int] | None) -> tuple[int, int]:

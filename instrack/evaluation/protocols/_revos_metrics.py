@@ -173,3 +173,27 @@ def fixed_groups(units: list[dict]) -> tuple[dict, dict]:
         members = [u for u in units if u["type_id"] == type_id]
         groups[name] = {"n_units": len(members), **means(members)}
     return means(units), groups
+
+
+def quirk_report(units: list[dict], official: bool) -> list[dict]:
+    """The `quirks` of the result: each official quirk some expression
+    triggered, with how many and the first few (units are sorted, so this does
+    not depend on the order workers finish). `reproduced` says whether the
+    numbers include it (revos) or correct it (revos-fixed)."""
+    found: dict[str, list[str]] = {}
+    for unit in units:
+        for quirk in unit.get("quirks", ()):
+            found.setdefault(quirk, []).append(f"{unit['video']}/{unit['exp_id']}")
+    return [{"id": quirk, "effect": QUIRKS[quirk], "reproduced": official, "n_units": len(where),
+             "examples": where[:5]} for quirk, where in sorted(found.items())]
+
+
+def quirk_line(quirks: list[dict], protocol: str) -> str | None:
+    """The one line the CLI prints when a submission triggered quirks."""
+    if not quirks:
+        return None
+    listed = ", ".join(f"{q['id']} ({q['n_units']} expression(s))" for q in quirks)
+    if quirks[0]["reproduced"]:
+        return (f"note: official eval_revos.py quirks reproduced for comparability: {listed}; "
+                f"see the result's 'quirks', or --protocol revos-fixed for corrected values")
+    return f"note: official eval_revos.py quirks corrected by {protocol}: {listed}"

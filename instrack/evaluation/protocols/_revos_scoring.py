@@ -10,45 +10,28 @@ PNGs that is exactly what our strict reader returns, and for the others
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from instrack.errors import Problem
+from instrack.errors import DataError, Problem
 from instrack.masks import MaskError
-from instrack.evaluation.revos_metrics import fixed_frame, official_frame
-from instrack.evaluation.scoring import JobOutcome, UnitScores
+from instrack.dataset.sources.mask_dict import MaskDictReader, decode_rle
+from instrack.evaluation.protocols._revos_metrics import fixed_frame, official_frame
+from instrack.evaluation.scoring import GroundTruthError, JobOutcome, UnitScores
 from instrack.evaluation.submission.base import FrameReader
 
 
-@dataclass
-class RevosUnitScores(UnitScores):
-    a: np.ndarray = None
-    r: np.ndarray = None
-    type_id: int = 0
-    #: ids of revos_metrics.QUIRKS this expression triggered
-    quirks: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _decode(rle) -> np.ndarray:
-    from pycocotools import mask as mask_utils
-
-    rle = dict(rle)
-    if isinstance(rle["counts"], str):
-        rle["counts"] = rle["counts"].encode("ascii")
-    return mask_utils.decode(rle)
-
-
-def _foreground(item) -> tuple[int, int, bool]:
+def _foreground(item, shape: tuple[int, int], where: str) -> tuple[int, int, bool]:
     """(pixels as the official sums them, pixels of the union, whether masks
     overlap) of one frame's foreground entry: one RLE, or a list of RLEs that
-    the official decodes to [H, W, n] and sums over n in uint8."""
+    the official decodes to [H, W, n] and sums over n, cast to uint8."""
     if isinstance(item, list):
-        stack = np.stack([_decode(rle) for rle in item], axis=2)
-        summed = stack.sum(axis=2).astype(np.uint8)
-        union = np.count_nonzero(stack.any(axis=2))
-        return int(summed.sum(dtype=np.uint64)), union, bool((stack.sum(axis=2) > 1).any())
-    mask = _decode(item).astype(np.uint8)
+        stack = np.stack([decode_rle(rle, shape, where) for rle in item], axis=2)
+        total = stack.sum(axis=2)
+        return (int(total.astype(np.uint8).sum(dtype=np.uint64)), int(np.count_nonzero(total)),
+                bool((total > 1).any()))
+    mask = decode_rle(item, shape, where)
     return int(mask.sum(dtype=np.uint64)), int(np.count_nonzero(mask)), False
 
 
@@ -97,19 +80,29 @@ class RevosVideoJob:
     frames: tuple[str, ...]
     size: tuple[int, int]
     units: tuple[tuple[str, int, tuple[str, ...]], ...]  # (exp_id, type_id, anno_ids)
-    instances: dict  # anno_id -> [RLE or None per frame]
-    foreground: tuple  # per frame: RLE or list of RLEs
+    masks: MaskDictReader  # this video's anno_ids in mask_dict.json
+    foreground: tuple  # per frame: RLE or list of RLEs (mask_dict_foreground.json)
     reader: FrameReader
     source: str
     official: bool = True
+    foreground_file: str = "mask_dict_foreground.json"
 
     def __call__(self) -> JobOutcome:
+        try:
+            return self._score()
+        except DataError as err:
+            raise GroundTruthError(str(err)) from None
+
+    def _score(self) -> JobOutcome:
         outcome = JobOutcome(self.video)
+        instances = {a: self.masks.rles(a) for _, _, annos in self.units for a in annos}
+        where = f"{self.masks.path}: video {self.video}"
+        fg_where = f"{self.foreground_file}: video {self.video}"
         n = len(self.frames)
         scores = {exp_id: np.zeros((4, n)) for exp_id, _, _ in self.units}
         quirks: dict[str, set[str]] = {exp_id: set() for exp_id, _, _ in self.units}
         for t, frame in enumerate(self.frames):
-            fg_official, fg_union, fg_overlap = _foreground(self.foreground[t])
+            fg_official, fg_union, fg_overlap = _foreground(self.foreground[t], self.size, f"{fg_where}, frame {frame}")
             decoded: dict[str, np.ndarray] = {}
             for exp_id, type_id, anno_ids in self.units:
                 pred = _read_prediction(self.reader, f"{self.video}/{exp_id}/{frame}.png", self.size, self.source,
@@ -119,11 +112,11 @@ class RevosVideoJob:
                 gt_sum = np.zeros(self.size, np.uint8)  # the official += in uint8
                 gt_union = np.zeros(self.size, bool)
                 for anno in anno_ids:
-                    rle = self.instances[anno][t]
+                    rle = instances[anno][t]
                     if not rle:
-                        continue
+                        continue  # null: absent in this frame (the official `if mask_rle:`)
                     if anno not in decoded:
-                        decoded[anno] = _decode(rle)
+                        decoded[anno] = decode_rle(rle, self.size, f"{where}: anno_id {anno}, frame {frame}")
                     gt_sum += decoded[anno]
                     gt_union |= decoded[anno] != 0
                 if len(anno_ids) > 1 and gt_sum.max(initial=0) > 1:
@@ -142,6 +135,7 @@ class RevosVideoJob:
         if not outcome.problems:
             for exp_id, type_id, _ in self.units:
                 j, f, a, r = scores[exp_id]
-                outcome.units.append(RevosUnitScores(self.video, exp_id, list(self.frames), j, f, a=a, r=r,
-                                                     type_id=type_id, quirks=tuple(sorted(quirks[exp_id]))))
+                outcome.units.append(UnitScores(self.video, exp_id, list(self.frames), j, f,
+                                                extra={"a": a, "r": r, "type_id": type_id,
+                                                       "quirks": sorted(quirks[exp_id])}))
         return outcome

@@ -41,4 +41,6 @@ def test_half_given_paths_are_refused():
 
 def test_unknown_protocol():
     result = run("evaluate", "--protocol", "nope")
-    assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert result.returncode == 2 and "unknown protocol 'nope'" in result.stderr and "mevis" in result.stderr
+    result = run("evaluate", "--protocol", "davis_semi")
+    assert result.returncode == 2 and "did you mean 'davis-semi'" in result.stderr

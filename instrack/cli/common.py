@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from instrack.errors import UsageError
-from instrack.evaluation.protocols import PROTOCOLS
+from instrack.evaluation.protocols import PROTOCOLS, get_protocol
 
 
 def at_least(minimum: int):
@@ -28,9 +28,17 @@ def add_gt_pred_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gt", metavar="ROOT", help="ground-truth root (default: the bundled sample)")
     parser.add_argument("--pred", metavar="PRED", help="submission: folder, .zip or RLE .json "
                         "(default: the bundled example submission)")
-    parser.add_argument("--split", help="split (instrack: default test) or DAVIS subset (default val)")
-    parser.add_argument("--protocol", default="instrack", choices=sorted(PROTOCOLS),
+    parser.add_argument("--split", help="split or DAVIS subset (default: the protocol's, "
+                        + ", ".join(f"{n}: {p.default_split}" for n, p in sorted(PROTOCOLS.items())) + ")")
+    parser.add_argument("--protocol", default="instrack", type=_protocol_name, metavar="|".join(sorted(PROTOCOLS)),
                         help="evaluation protocol (default: instrack)")
+
+
+def _protocol_name(text: str) -> str:
+    try:
+        return get_protocol(text).name
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def resolve_gt_pred(args: argparse.Namespace) -> tuple[str, str]:

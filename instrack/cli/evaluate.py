@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         from instrack.evaluation.plots import plot_result
 
         paths = plot_result(result, args.plot)
-        if args.protocol == "instrack" and not args.no_per_frame:
+        if result["dataset"].get("layout") == "instrack" and not args.no_per_frame:
             from instrack.evaluation.overlays import plot_overlays
 
             paths.append(plot_overlays(result, gt, pred, args.plot))

@@ -10,145 +10,31 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from instrack import __version__
 from instrack.errors import DataError, InsTrackError, Problem, SubmissionError, UsageError
 from instrack.fileio import sha256_file
-from instrack.dataset.layout import META, read_split
-from instrack.masks import MaskError, probe_mask
-from instrack.evaluation.protocols import Protocol, get_protocol
+from instrack.evaluation.protocols import Plan, Protocol, get_protocol
 from instrack.evaluation.results import build_result
-from instrack.evaluation.scoring import DavisSequenceJob, GroundTruthError, InstrackVideoJob, JobOutcome
-from instrack.dataset.sources.davis_layout import read_davis_layout
+from instrack.evaluation.scoring import GroundTruthError, JobOutcome
 from instrack.evaluation.submission import Submission, open_submission
 from instrack.evaluation.submission.base import combine_digests
 from instrack.evaluation.submission.folder import FolderSubmission
 from instrack.evaluation.submission.rle import RleSubmission
-from instrack.evaluation.validation import Expectation, ValidationReport, check_submission
-
-
-@dataclass
-class Plan:
-    """Everything needed to score: the jobs and what describes the ground truth."""
-
-    protocol: Protocol
-    jobs: list
-    expectation: Expectation
-    dataset: dict
-    unit_info: dict  # (video, unit) -> extra columns (kind, source, text)
+from instrack.evaluation.validation import ValidationReport, check_submission
 
 
 def default_split(protocol: Protocol) -> str:
-    return "test" if protocol.layout == "instrack" else "val"
+    return protocol.default_split
 
 
 def plan_evaluation(gt: str | Path, submission: Submission, protocol: Protocol, split: str) -> Plan:
-    if protocol.layout == "instrack":
-        return _plan_instrack(Path(gt), submission, protocol, split)
-    if isinstance(submission, RleSubmission):
+    """The protocol's plan: its ground truth read, its units and frames as jobs."""
+    if isinstance(submission, RleSubmission) and not protocol.reads_rle:
         raise UsageError(f"{protocol.name} reads indexed PNGs (object ids); an RLE JSON holds binary masks only")
-    return _plan_davis(Path(gt), submission, protocol, split)
-
-
-def _probe_gt(path: Path) -> tuple[int, int]:
-    try:
-        return probe_mask(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: ground-truth mask missing") from None
-    except (MaskError, OSError) as err:
-        raise DataError(f"{path}: {err}") from err
-
-
-def _plan_instrack(root: Path, submission: Submission, protocol: Protocol, split: str) -> Plan:
-    data = read_split(root, split)
-    expectation = Expectation()
-    jobs, unit_info = [], {}
-    n_frames = 0
-    for video in data.videos.values():
-        if not video.instructions:
-            continue
-        mask_dir = video.root / "Annotations" / video.name
-        size = _probe_gt(mask_dir / f"{video.frames[0]}.png")
-        if video.height is not None and (video.height, video.width) != size:
-            raise DataError(
-                f"{mask_dir / video.frames[0]}.png: size {size[0]}x{size[1]}, "
-                f"{META} says {video.height}x{video.width}"
-            )
-        expectation.sizes[video.name] = size
-        expectation.layout[video.name] = {
-            i.exp_id: [f"{video.name}/{i.exp_id}/{frame}.png" for frame in video.frames]
-            for i in video.instructions
-        }
-        for instruction in video.instructions:
-            unit_info[(video.name, instruction.exp_id)] = {
-                "kind": instruction.kind,
-                "source": video.source or video.extra.get("source") or "unknown",
-                "text": instruction.text,
-            }
-        n_frames += len(video.frames) * len(video.instructions)
-        jobs.append(
-            InstrackVideoJob(
-                video=video.name,
-                mask_dir=str(mask_dir),
-                frames=video.frames,
-                units=tuple((i.exp_id, i.obj_ids) for i in video.instructions),
-                reader=submission.reader_for(video.name),
-                source=f"{submission.source}/{submission.unwrapped}".rstrip("/"),
-            )
-        )
-    if not jobs:
-        raise DataError(f"{root / split / META}: no video with an instruction to evaluate")
-    dataset = {
-        "root": str(root),
-        "split": split,
-        "layout": "instrack",
-        "n_videos": len(jobs),
-        "n_units": len(unit_info),
-        "n_frames": n_frames,
-        "meta_sha256": sha256_file(root / split / META),
-    }
-    return Plan(protocol, jobs, expectation, dataset, unit_info)
-
-
-def _plan_davis(root: Path, submission: Submission, protocol: Protocol, split: str) -> Plan:
-    sequences = read_davis_layout(root, subset=split, annotations=protocol.annotations)
-    expectation = Expectation()
-    jobs = []
-    for seq in sequences:
-        frames = seq.frames[1:-1] if protocol.skip_first_last else seq.frames
-        if not frames:
-            raise DataError(
-                f"{seq.mask_dir}: {len(seq.frames)} frame(s); {protocol.name} skips the first and last, "
-                "leaving nothing to evaluate"
-            )
-        expectation.sizes[seq.name] = _probe_gt(seq.mask_path(seq.frames[0]))
-        expectation.layout[seq.name] = {"*": [f"{seq.name}/{frame}.png" for frame in frames]}
-        expectation.allowed.update(f"{seq.name}/{frame}.png" for frame in seq.frames)
-        jobs.append(
-            DavisSequenceJob(
-                video=seq.name,
-                mask_dir=str(seq.mask_dir),
-                frames=seq.frames,
-                skip_first_last=protocol.skip_first_last,
-                use_void=protocol.use_void,
-                hungarian=protocol.hungarian,
-                max_proposals=protocol.max_proposals,
-                reader=submission.reader_for(seq.name),
-                source=f"{submission.source}/{submission.unwrapped}".rstrip("/"),
-            )
-        )
-    dataset = {
-        "root": str(root),
-        "split": split,
-        "layout": "davis-2017",
-        "annotations": protocol.annotations,
-        "n_videos": len(jobs),
-        "n_frames": sum(len(j.frames) for j in jobs),
-    }
-    return Plan(protocol, jobs, expectation, dataset, {})
+    return protocol.plan(Path(gt), submission, split)
 
 
 def _run_job(job) -> JobOutcome:

@@ -9,24 +9,27 @@ from pathlib import Path
 
 from instrack.fileio import atomic_write_text
 
-TABLE_COLUMNS = (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean"), ("J-R", "J-Recall"), ("F-R", "F-Recall"))
+TABLE_COLUMNS = (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean"), ("J-R", "J-Recall"), ("F-R", "F-Recall"),
+                 ("A", "A-Mean"), ("R", "R-Mean"))
 CSV_COLUMNS = ("video", "exp_id", "object", "kind", "source", "n_frames", "J&F-Mean", "J-Mean", "J-Recall",
                "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 
 
-def _row(name: str, metrics: dict, width: int) -> str:
-    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in TABLE_COLUMNS)
+def _row(name: str, metrics: dict, width: int, columns=TABLE_COLUMNS) -> str:
+    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in columns)
     return f"{name:<{width}}{cells}"
 
 
 def _table(title: str, rows: dict[str, dict], limit: int | None = None) -> list[str]:
+    # the columns of TABLE_COLUMNS this protocol reports (mevis has no recall, revos adds A and R)
+    columns = [c for c in TABLE_COLUMNS if all(c[1] in row for row in rows.values())]
     names = list(rows)
     if limit is not None and len(names) > limit:
         names = sorted(names, key=lambda n: rows[n]["J&F-Mean"])[:limit]
         title += f" (worst {limit} of {len(rows)})"
     width = max([len(n) for n in names] + [12]) + 2
-    header = f"{'':<{width}}" + "".join(f"{label:>8}" for label, _ in TABLE_COLUMNS)
-    return [title, header] + [_row(name, rows[name], width) for name in names] + [""]
+    header = f"{'':<{width}}" + "".join(f"{label:>8}" for label, _ in columns)
+    return [title, header] + [_row(name, rows[name], width, columns) for name in names] + [""]
 
 
 def format_table(result: dict, max_videos: int = 15) -> str:
@@ -45,6 +48,8 @@ def format_table(result: dict, max_videos: int = 15) -> str:
         lines += _table("Seed vs rephrased instructions", breakdowns["by_kind"])
     if "by_source" in breakdowns and len(breakdowns["by_source"]) > 1:
         lines += _table("Per source dataset", breakdowns["by_source"])
+    if "by_target" in breakdowns and len(breakdowns["by_target"]) > 1:
+        lines += _table("Expressions with and without a target", breakdowns["by_target"])
     if "per_video" in breakdowns:
         lines += _table("Per video (mean over its units)", breakdowns["per_video"], limit=max_videos)
     if "robustness" in breakdowns:
@@ -68,11 +73,15 @@ def format_table(result: dict, max_videos: int = 15) -> str:
 
 
 def units_csv(result: dict) -> str:
+    from instrack.evaluation.protocols import PROTOCOLS
+
+    protocol = PROTOCOLS.get(result.get("protocol"))
+    columns = protocol.csv_columns if protocol else CSV_COLUMNS
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for unit in result["units"]:
-        writer.writerow({k: unit.get(k, "") for k in CSV_COLUMNS})
+        writer.writerow({k: unit.get(k, "") for k in columns})
     return buffer.getvalue()
 
 

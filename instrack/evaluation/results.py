@@ -6,55 +6,27 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from instrack.evaluation.metrics import statistics
-from instrack.evaluation.protocols import Protocol
 from instrack.evaluation.scoring import JobOutcome
+
+if TYPE_CHECKING:
+    from instrack.evaluation.protocols import Protocol
 
 STAT_KEYS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 
 
-def unit_record(protocol: Protocol, scores, info: dict, per_frame: bool) -> dict:
-    j, f = statistics(scores.j), statistics(scores.f)
-    record: dict = {"video": scores.video}
-    if protocol.layout == "instrack":
-        record["exp_id"] = scores.unit
-    else:
-        record["object"] = int(scores.unit)
-    record.update(info)
-    record["n_frames"] = len(scores.frames)
-    record.update(
-        {
-            "J&F-Mean": (j.mean + f.mean) / 2,
-            "J-Mean": j.mean,
-            "J-Recall": j.recall,
-            "J-Decay": j.decay,
-            "F-Mean": f.mean,
-            "F-Recall": f.recall,
-            "F-Decay": f.decay,
-        }
-    )
-    if per_frame:
-        record["frames"] = list(scores.frames)
-        record["J-per-frame"] = scores.j.tolist()
-        record["F-per-frame"] = scores.f.tolist()
-    return record
+def unit_record(protocol: "Protocol", scores, info: dict, per_frame: bool) -> dict:
+    """One entry of `units`, as the protocol defines it (protocols/base.py)."""
+    return protocol.unit_record(scores, info, per_frame)
 
 
 def global_metrics(units: list[dict]) -> dict:
     """Mean over units of each statistic; J&F is the mean of J-Mean and F-Mean."""
     out = {key: float(np.mean([u[key] for u in units])) for key in STAT_KEYS}
     return {"J&F-Mean": (out["J-Mean"] + out["F-Mean"]) / 2, **out}
-
-
-def _group(units: list[dict], key: str) -> dict[str, dict]:
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for unit in units:
-        groups[str(unit.get(key, "unknown"))].append(unit)
-    return {name: {"n_units": len(members), **global_metrics(members)} for name, members in sorted(groups.items())}
 
 
 def robustness(units: list[dict]) -> dict:
@@ -80,7 +52,7 @@ def robustness(units: list[dict]) -> dict:
 
 
 def build_result(
-    protocol: Protocol,
+    protocol: "Protocol",
     outcomes: Iterable[JobOutcome],
     unit_info: dict,
     dataset: dict,
@@ -88,22 +60,21 @@ def build_result(
     evaluator_version: str,
     per_frame: bool = True,
 ) -> dict:
+    outcomes = list(outcomes)
     scored = sorted(
         (scores for outcome in outcomes for scores in outcome.units),
         key=lambda s: (s.video, _natural(s.unit)),
     )
     units = [unit_record(protocol, s, unit_info.get((s.video, s.unit), {}), per_frame) for s in scored]
-    breakdowns: dict = {"per_video": _group(units, "video")}
-    if protocol.layout == "instrack":
-        breakdowns["by_kind"] = _group(units, "kind")
-        breakdowns["by_source"] = _group(units, "source")
-        breakdowns["robustness"] = robustness(units)
+    # the protocol fills "metrics" and "breakdowns" (and any keys of its own, e.g. "quirks")
+    summary = protocol.summarise(units, outcomes)
     return {
         "protocol": protocol.name,
         "protocol_description": protocol.description,
-        "metrics": global_metrics(units),
+        "metrics": summary.pop("metrics"),
         "units": units,
-        "breakdowns": breakdowns,
+        "breakdowns": summary.pop("breakdowns"),
+        **summary,
         "evaluator_version": evaluator_version,
         "dataset": dataset,
         "submission_sha256": submission["sha256"],

@@ -24,6 +24,8 @@ class UnitScores:
     frames: list[str]
     j: np.ndarray
     f: np.ndarray
+    #: protocol-specific per-unit values (e.g. ReVOS's A and R), read by the protocol's unit_record
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -32,6 +34,9 @@ class JobOutcome:
     units: list[UnitScores] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    #: protocol-specific facts about the job (e.g. which official quirks it triggered),
+    #: read by the protocol's summarise; must not depend on worker scheduling
+    notes: dict = field(default_factory=dict)
 
 
 def _label_mask(labels: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
@@ -41,7 +46,7 @@ def _label_mask(labels: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
     return np.isin(labels, ids)
 
 
-def _read_prediction(reader: FrameReader, relpath: str, shape: tuple[int, ...], source: str,
+def read_prediction(reader: FrameReader, relpath: str, shape: tuple[int, ...], source: str,
                      outcome: JobOutcome) -> np.ndarray | None:
     """Decode one predicted mask, or record why it cannot be used (and return None)."""
     try:
@@ -93,7 +98,7 @@ class InstrackVideoJob:
                 void = None
             targets: dict[tuple[int, ...], np.ndarray] = {}
             for exp_id, obj_ids in self.units:
-                pred_values = _read_prediction(self.reader, f"{self.video}/{exp_id}/{frame}.png", gt.shape,
+                pred_values = read_prediction(self.reader, f"{self.video}/{exp_id}/{frame}.png", gt.shape,
                                                self.source, outcome)
                 if pred_values is None:
                     continue
@@ -139,7 +144,7 @@ class DavisSequenceJob:
             void = gt == 255
             has_void = bool(void.any())
             relpath = f"{self.video}/{frame}.png"
-            pred = _read_prediction(self.reader, relpath, gt.shape, self.source, outcome)
+            pred = read_prediction(self.reader, relpath, gt.shape, self.source, outcome)
             if pred is None:
                 continue
             frame_max = int(pred.max())

@@ -1,66 +1,44 @@
-"""The evaluation protocols (SPEC §5), registered by name."""
+"""The evaluation protocols (SPEC §5, §7), one plugin module each, registered by name.
+
+    from instrack.evaluation.protocols import get_protocol
+    protocol = get_protocol("mevis")
+
+Every module of this package is imported once, here; a plugin module calls
+`register(SomeProtocol())` at import (see base.py for what a protocol defines).
+Adding a benchmark is adding a module: no table elsewhere needs editing. The
+modules import nothing heavy at import time, so `instrack --help` stays fast.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import importlib
+import pkgutil
 
 from instrack.errors import UsageError
+from instrack.evaluation.protocols.base import Plan, Protocol
+
+PROTOCOLS: dict[str, Protocol] = {}
 
 
-@dataclass(frozen=True)
-class Protocol:
-    name: str
-    #: "instrack" reads SPEC §1 (one unit per video and instruction);
-    #: "davis" reads the official DAVIS layout (one unit per object)
-    layout: str
-    #: DAVIS semi-supervised skips the first (given) and last frame
-    skip_first_last: bool
-    #: whether GT value 255 is excluded from the metrics (else it is background)
-    use_void: bool
-    #: Hungarian matching of predicted ids to GT objects (DAVIS unsupervised)
-    hungarian: bool
-    #: GT folder under the DAVIS root
-    annotations: str = "Annotations"
-    max_proposals: int = 20
-    description: str = ""
-
-    @property
-    def submission_depth(self) -> int:
-        """Path components of one mask in the submission tree."""
-        return 3 if self.layout == "instrack" else 2
-
-
-PROTOCOLS: dict[str, Protocol] = {
-    "instrack": Protocol(
-        name="instrack",
-        layout="instrack",
-        skip_first_last=False,
-        use_void=True,
-        hungarian=False,
-        description="one unit per (video, instruction); all frames; void excluded",
-    ),
-    "davis-semi": Protocol(
-        name="davis-semi",
-        layout="davis",
-        skip_first_last=True,
-        use_void=False,
-        hungarian=False,
-        description="DAVIS-2017 semi-supervised: object k vs id k; first and last frames skipped",
-    ),
-    "davis-unsup": Protocol(
-        name="davis-unsup",
-        layout="davis",
-        skip_first_last=False,
-        use_void=True,
-        hungarian=True,
-        annotations="Annotations_unsupervised",
-        description="DAVIS-2017 unsupervised / Ref-DAVIS17: Hungarian matching of up to 20 proposals",
-    ),
-}
+def register(protocol: Protocol) -> Protocol:
+    if not protocol.name or protocol.name in PROTOCOLS:
+        raise ValueError(f"protocol name {protocol.name!r} is empty or already registered")
+    PROTOCOLS[protocol.name] = protocol
+    return protocol
 
 
 def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise UsageError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None
+        close = difflib.get_close_matches(name.lower().replace("_", "-"), PROTOCOLS, n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown protocol {name!r}{hint}; choose one of {', '.join(sorted(PROTOCOLS))}") from None
+
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if not _module.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module}")
+
+__all__ = ["PROTOCOLS", "Plan", "Protocol", "get_protocol", "register"]

@@ -50,6 +50,8 @@ def format_table(result: dict, max_videos: int = 15) -> str:
         lines += _table("Per source dataset", breakdowns["by_source"])
     if "by_target" in breakdowns and len(breakdowns["by_target"]) > 1:
         lines += _table("Expressions with and without a target", breakdowns["by_target"])
+    if "by_type" in breakdowns:  # revos: referring / reasoning / no-target
+        lines += _table("By expression type (overall above is as the protocol defines it)", breakdowns["by_type"])
     if "per_video" in breakdowns:
         lines += _table("Per video (mean over its units)", breakdowns["per_video"], limit=max_videos)
     if "robustness" in breakdowns:
@@ -81,8 +83,13 @@ def units_csv(result: dict) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for unit in result["units"]:
-        writer.writerow({k: unit.get(k, "") for k in columns})
+        writer.writerow({k: _cell(unit.get(k, "")) for k in columns})
     return buffer.getvalue()
+
+
+def _cell(value):
+    # list-valued columns (revos's quirks) as one ';'-separated cell
+    return ";".join(map(str, value)) if isinstance(value, list) else value
 
 
 def write_csv(result: dict, path: str | Path) -> None:

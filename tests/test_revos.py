@@ -1,0 +1,243 @@
+"""`instrack evaluate --protocol revos | revos-fixed` (SPEC §7).
+
+Parity: every number cilinyan/VISA tools/eval_revos.py reports (overall,
+referring, reasoning, and each expression's rounded CSV values) on four
+synthetic ReVOS sets, stored in tests/data/official_revos_synthetic.json by
+tests/official_revos.py, is reproduced to 1e-9 through the CLI. A hand
+calculation checks the quirks and their corrections; the rest checks
+validation (exit 2, every missing file named) and that the result does not
+depend on the number of workers.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instrack.dataset.synthetic_revos import RevosSpec, encode_rle, make_revos_set
+
+OFFICIAL = json.loads((Path(__file__).parent / "data" / "official_revos_synthetic.json").read_text())
+KEYS = (("J", "J-Mean"), ("F", "F-Mean"), ("A", "A-Mean"), ("R", "R-Mean"), ("JF", "J&F-Mean"))
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "instrack.cli.main", *args], capture_output=True, text=True)
+
+
+def evaluate_cli(gt, pred, out, protocol="revos", workers=2, extra=()):
+    done = cli("evaluate", "--protocol", protocol, "--gt", str(gt), "--split", "valid", "--pred", str(pred),
+               "--json", str(out), "--workers", str(workers), "--quiet", *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(Path(out).read_text()), done.stderr
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Each stored case regenerated from its seed: name -> (gt, pred)."""
+    out = {}
+    for name, case in OFFICIAL["cases"].items():
+        base = tmp_path_factory.mktemp(name)
+        summary = make_revos_set(base / "gt", base / "pred", RevosSpec(**case["spec"]))
+        summary["type_id"] = {str(k): v for k, v in summary["type_id"].items()}
+        assert summary == case["summary"], "the generator no longer makes the set the official scorer saw"
+        out[name] = (base / "gt", base / "pred")
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(OFFICIAL["cases"]))
+def test_cli_reproduces_every_number_of_eval_revos(generated, tmp_path, name):
+    gt, pred = generated[name]
+    official = OFFICIAL["cases"][name]
+    result, _ = evaluate_cli(gt, pred, tmp_path / "out.json")
+    metrics = result["metrics"]
+    pairs = [(metrics, official["results"]["overall"]),
+             (metrics["groups"]["referring"], official["results"]["referring"]),
+             (metrics["groups"]["reasoning"], official["results"]["reason"])]
+    for ours, theirs in pairs:
+        for their_key, our_key in KEYS:
+            assert abs(100 * ours[our_key] - theirs[their_key]) < 1e-9, (their_key, ours, theirs)
+    units = {f"{u['video']}/{u['exp_id']}": u for u in result["units"]}
+    assert set(units) == set(official["per_expression"])
+    for key, theirs in official["per_expression"].items():
+        unit = units[key]
+        assert unit["type_id"] == theirs["type_id"]
+        j, f = np.float64(unit["J-Mean"]), np.float64(unit["F-Mean"])
+        ours = {"J": round(100 * j, 2), "F": round(100 * f, 2), "JF": round(100 * (j + f) / 2, 2),
+                "A": round(100 * np.float64(unit["A-Mean"]), 2), "R": round(100 * np.float64(unit["R-Mean"]), 2)}
+        for their_key, _ in KEYS:
+            assert abs(ours[their_key] - theirs[their_key]) < 1e-9, (key, their_key, ours, theirs)
+    # the group the official script computes but drops
+    no_target = [u for u in result["units"] if u["type_id"] == 2]
+    assert metrics["groups"]["no-target"]["n_units"] == len(no_target) > 0
+
+
+def test_quirks_are_reported_when_triggered(generated, tmp_path):
+    binary, stderr_binary = evaluate_cli(*generated["pred-0-1"], tmp_path / "a.json")
+    scaled, stderr_scaled = evaluate_cli(*generated["pred-0-255"], tmp_path / "b.json")
+    ids = lambda r: {q["id"] for q in r["quirks"]}  # noqa: E731
+    assert "non-binary-prediction" not in ids(binary)
+    assert {"non-binary-prediction", "overlapping-instances", "no-target-dropped"} <= ids(scaled)
+    assert all(q["reproduced"] for q in scaled["quirks"])
+    notes = [line for line in stderr_scaled.splitlines() if "quirks" in line]
+    assert len(notes) == 1 and "non-binary-prediction" in notes[0] and "revos-fixed" in notes[0]
+    assert "non-binary-prediction" not in stderr_binary
+
+
+def test_result_does_not_depend_on_workers(generated, tmp_path):
+    gt, pred = generated["pred-mixed-palette"]
+    one, _ = evaluate_cli(gt, pred, tmp_path / "1.json", workers=1)
+    three, _ = evaluate_cli(gt, pred, tmp_path / "3.json", workers=3)
+    one.pop("created"), three.pop("created")
+    assert json.dumps(one, sort_keys=True) == json.dumps(three, sort_keys=True)
+
+
+# -- a set small enough to compute by hand ------------------------------------
+
+def _hand_set(root: Path, pred: Path) -> None:
+    """One 10x10 frame. Instances a (rows/cols 2-5) and b (rows/cols 4-7)
+    overlap on 4 pixels; foreground = their union (28 pixels).
+    Expression 0 (referring): a + b, predicted as the union plus one false
+    positive at (0, 9), saved 0/255. Expression 1 (reasoning): a, predicted
+    exactly, 0/1. Expression 2 (no target): predicted empty."""
+    a = np.zeros((10, 10), np.uint8)
+    a[2:6, 2:6] = 1
+    b = np.zeros((10, 10), np.uint8)
+    b[4:8, 4:8] = 1
+    union = a | b
+    meta = {"videos": {"v": {"vid_id": 0, "height": 10, "width": 10, "frames": ["00000"], "expressions": {
+        "0": {"exp": "the two boxes", "anno_id": [1, 2], "obj_id": [1, 2], "type_id": 0},
+        "1": {"exp": "the box that came first", "anno_id": [1], "obj_id": [1], "type_id": 1},
+        "2": {"exp": "the cat", "anno_id": [], "obj_id": [], "type_id": 2}}}}}
+    root.mkdir(parents=True)
+    (root / "meta_expressions_valid_.json").write_text(json.dumps(meta))
+    (root / "mask_dict.json").write_text(json.dumps({"1": [encode_rle(a)], "2": [encode_rle(b)]}))
+    (root / "mask_dict_foreground.json").write_text(json.dumps({"v": {"masks_rle": [encode_rle(union)]}}))
+    import cv2
+
+    p0 = union * 255
+    p0[0, 9] = 255
+    for exp_id, mask in (("0", p0), ("1", a), ("2", np.zeros_like(a))):
+        (pred / "v" / exp_id).mkdir(parents=True)
+        cv2.imwrite(str(pred / "v" / exp_id / "00000.png"), mask)
+
+
+def test_hand_calculation_official_and_fixed(tmp_path):
+    _hand_set(tmp_path / "gt", tmp_path / "pred")
+    official, _ = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "o.json", workers=1)
+    fixed, stderr = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "f.json", "revos-fixed", 1)
+    units = {u["exp_id"]: u for u in official["units"]}
+    # expression 0: J = 28/29 (the union plus one false positive)
+    assert units["0"]["J-Mean"] == pytest.approx(28 / 29, abs=1e-15)
+    # official A: 255 never equals 1 or 2; right only where both are 0: 100 - 29 pixels
+    assert units["0"]["A-Mean"] == pytest.approx(0.71, abs=1e-15)
+    # official R: (1 - gt) * pred in uint8: the false positive counts 255, each of the
+    # 4 overlap pixels (1 - 2 = 255) * 255 = 1 mod 256; neg = 259 > 28 foreground pixels
+    assert units["0"]["R-Mean"] == 0.0
+    assert sorted(units["0"]["quirks"]) == ["non-binary-prediction", "overlapping-instances"]
+    assert units["2"]["quirks"] == ["no-target-dropped"]
+    m = official["metrics"]
+    # per-expression percentages rounded (96.55), overall = mean of the referring and reasoning groups
+    assert m["J-Mean"] == pytest.approx((96.55 + 100) / 2 / 100, abs=1e-12)
+    assert m["A-Mean"] == pytest.approx((71 + 100) / 2 / 100, abs=1e-12)
+    assert m["R-Mean"] == pytest.approx((0 + 100) / 2 / 100, abs=1e-12)
+    assert m["groups"]["no-target"] == {"n_units": 1, "J&F-Mean": 1.0, "J-Mean": 1.0, "F-Mean": 1.0,
+                                        "A-Mean": 1.0, "R-Mean": 1.0}
+
+    fixed_units = {u["exp_id"]: u for u in fixed["units"]}
+    assert fixed_units["0"]["A-Mean"] == pytest.approx(0.99, abs=1e-15)  # only the false positive is wrong
+    r0 = 1 - 1 / (28 + 1e-6)
+    assert fixed_units["0"]["R-Mean"] == pytest.approx(r0, abs=1e-15)
+    fm = fixed["metrics"]
+    # no rounding; overall over all three expressions
+    assert fm["J-Mean"] == pytest.approx((28 / 29 + 2) / 3, abs=1e-15)
+    assert fm["A-Mean"] == pytest.approx((0.99 + 2) / 3, abs=1e-15)
+    assert fm["R-Mean"] == pytest.approx((r0 + 2) / 3, abs=1e-15)
+    assert all(not q["reproduced"] for q in fixed["quirks"])
+    assert "corrected by revos-fixed" in stderr
+
+
+def test_fixed_scores_0_1_and_0_255_alike(generated, tmp_path):
+    gt, pred = generated["pred-0-1"]
+    scaled = tmp_path / "pred255"
+    shutil.copytree(pred, scaled)
+    import cv2
+
+    for png in scaled.rglob("*.png"):
+        cv2.imwrite(str(png), (cv2.imread(str(png), cv2.IMREAD_GRAYSCALE) > 0).astype(np.uint8) * 255)
+    a, _ = evaluate_cli(gt, pred, tmp_path / "a.json", "revos-fixed")
+    b, _ = evaluate_cli(gt, scaled, tmp_path / "b.json", "revos-fixed")
+    assert a["metrics"] == b["metrics"]
+    official_a, _ = evaluate_cli(gt, pred, tmp_path / "c.json")
+    official_b, _ = evaluate_cli(gt, scaled, tmp_path / "d.json")
+    assert official_b["metrics"]["A-Mean"] < official_a["metrics"]["A-Mean"]
+
+
+# -- validation: named, exit 2, nothing scored ----------------------------------
+
+def test_missing_video_expression_and_frame_are_all_named(generated, tmp_path):
+    gt, pred = generated["pred-0-1"]
+    broken = tmp_path / "pred"
+    shutil.copytree(pred, broken)
+    shutil.rmtree(broken / "revos-002")
+    shutil.rmtree(broken / "revos-003" / "1")
+    os.remove(broken / "revos-004" / "0" / "00005.png")
+    done = cli("evaluate", "--protocol", "revos", "--gt", str(gt), "--split", "valid", "--pred", str(broken),
+               "--json", str(tmp_path / "out.json"))
+    assert done.returncode == 2
+    assert "revos-002/: missing video" in done.stderr
+    assert "revos-003/1/: missing unit" in done.stderr
+    assert "revos-004/0/00005.png: missing frame" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda gt: (gt / "mask_dict_foreground.json").unlink(), "mask_dict_foreground.json: missing"),
+    (lambda gt: _edit_json(gt / "mask_dict_foreground.json", lambda d: d.pop("revos-001")),
+     "mask_dict_foreground.json: video 'revos-001': missing"),
+    (lambda gt: _edit_json(gt / "mask_dict.json", lambda d: d.pop("0")), "mask_dict.json: 1 anno_id(s)"),
+    (lambda gt: _edit_json(gt / "meta_expressions_valid_.json",
+                           lambda d: d["videos"]["revos-001"]["expressions"]["0"].update(type_id=3)),
+     "'type_id' must be 0 (referring), 1 (reasoning) or 2 (no target)"),
+    (lambda gt: _edit_json(gt / "mask_dict_foreground.json",
+                           lambda d: d["revos-001"]["masks_rle"].pop()), "'masks_rle' entries"),
+])
+def test_bad_ground_truth_is_one_line_exit_2(generated, tmp_path, breakage, message):
+    gt, pred = generated["pred-0-1"]
+    broken = tmp_path / "gt"
+    shutil.copytree(gt, broken)
+    breakage(broken)
+    done = cli("evaluate", "--protocol", "revos", "--gt", str(broken), "--split", "valid", "--pred", str(pred))
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- opt-in: the official scorer itself, run now ---------------------------------
+
+@pytest.mark.skipif(not os.environ.get("INSTRACK_UPSTREAM_VISA"),
+                    reason="set INSTRACK_UPSTREAM_VISA (a cilinyan/VISA checkout outside the repo) and "
+                           "INSTRACK_UPSTREAM_VISA_PYTHON to run the official scorer live")
+def test_live_official_scorer_matches_stored_outputs(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from official_revos import make_case, run_official
+
+    gt, pred, _ = make_case("pred-0-255", tmp_path)
+    live = run_official(Path(os.environ["INSTRACK_UPSTREAM_VISA"]),
+                        os.environ.get("INSTRACK_UPSTREAM_VISA_PYTHON", sys.executable), gt, pred)
+    stored = OFFICIAL["cases"]["pred-0-255"]
+    assert live["per_expression"] == stored["per_expression"]
+    for group, values in stored["results"].items():
+        for key, value in values.items():
+            assert abs(live["results"][group][key] - value) < 1e-9

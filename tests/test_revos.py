@@ -100,17 +100,18 @@ def test_result_does_not_depend_on_workers(generated, tmp_path):
 
 def _hand_set(root: Path, pred: Path) -> None:
     """One 10x10 frame. Instances a (rows/cols 2-5) and b (rows/cols 4-7)
-    overlap on 4 pixels; foreground = their union (28 pixels).
-    Expression 0 (referring): a + b, predicted as the union plus one false
-    positive at (0, 9), saved 0/255. Expression 1 (reasoning): a, predicted
-    exactly, 0/1. Expression 2 (no target): predicted empty."""
+    overlap on 4 pixels; the foreground is their union (28 pixels).
+    Expression 0 (referring, a + b): predicted exactly, saved 0/255.
+    Expression 3 (referring, a + b): the union plus one false positive at (0, 9), 0/1.
+    Expression 1 (reasoning, a): predicted exactly, 0/1. Expression 2 (no target): empty."""
     a = np.zeros((10, 10), np.uint8)
     a[2:6, 2:6] = 1
     b = np.zeros((10, 10), np.uint8)
     b[4:8, 4:8] = 1
     union = a | b
+    both = {"exp": "the two boxes", "anno_id": [1, 2], "obj_id": [1, 2], "type_id": 0}
     meta = {"videos": {"v": {"vid_id": 0, "height": 10, "width": 10, "frames": ["00000"], "expressions": {
-        "0": {"exp": "the two boxes", "anno_id": [1, 2], "obj_id": [1, 2], "type_id": 0},
+        "0": both, "3": both,
         "1": {"exp": "the box that came first", "anno_id": [1], "obj_id": [1], "type_id": 1},
         "2": {"exp": "the cat", "anno_id": [], "obj_id": [], "type_id": 2}}}}}
     root.mkdir(parents=True)
@@ -119,9 +120,9 @@ def _hand_set(root: Path, pred: Path) -> None:
     (root / "mask_dict_foreground.json").write_text(json.dumps({"v": {"masks_rle": [encode_rle(union)]}}))
     import cv2
 
-    p0 = union * 255
-    p0[0, 9] = 255
-    for exp_id, mask in (("0", p0), ("1", a), ("2", np.zeros_like(a))):
+    with_false_positive = union.copy()
+    with_false_positive[0, 9] = 1
+    for exp_id, mask in (("0", union * 255), ("3", with_false_positive), ("1", a), ("2", np.zeros_like(a))):
         (pred / "v" / exp_id).mkdir(parents=True)
         cv2.imwrite(str(pred / "v" / exp_id / "00000.png"), mask)
 
@@ -131,32 +132,39 @@ def test_hand_calculation_official_and_fixed(tmp_path):
     official, _ = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "o.json", workers=1)
     fixed, stderr = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "f.json", "revos-fixed", 1)
     units = {u["exp_id"]: u for u in official["units"]}
-    # expression 0: J = 28/29 (the union plus one false positive)
-    assert units["0"]["J-Mean"] == pytest.approx(28 / 29, abs=1e-15)
-    # official A: 255 never equals 1 or 2; right only where both are 0: 100 - 29 pixels
-    assert units["0"]["A-Mean"] == pytest.approx(0.71, abs=1e-15)
-    # official R: (1 - gt) * pred in uint8: the false positive counts 255, each of the
-    # 4 overlap pixels (1 - 2 = 255) * 255 = 1 mod 256; neg = 259 > 28 foreground pixels
-    assert units["0"]["R-Mean"] == 0.0
-    assert sorted(units["0"]["quirks"]) == ["non-binary-prediction", "overlapping-instances"]
+    # expression 0, exact 0/255 prediction: J = 1; A: 255 never equals 1 or 2, right only
+    # where both are 0 (72 pixels); R: (1 - gt) * pred in uint8 is 0 where gt = 1 and
+    # (1 - 2 = 255) * 255 = 65025 = 1 mod 256 on each of the 4 overlap pixels: neg = 4
+    assert units["0"]["J-Mean"] == 1.0
+    assert units["0"]["A-Mean"] == pytest.approx(0.72, abs=1e-15)
+    assert units["0"]["R-Mean"] == pytest.approx(1 - 4 / (28 + 1e-6), abs=1e-15)
+    # expression 3, 0/1 with one false positive: J = 28/29; A wrong on the false positive
+    # and the 4 overlap pixels (2 != 1); R: neg = 1 + 4 * 255 > 28, clipped to 0
+    assert units["3"]["J-Mean"] == pytest.approx(28 / 29, abs=1e-15)
+    assert units["3"]["A-Mean"] == pytest.approx(0.95, abs=1e-15)
+    assert units["3"]["R-Mean"] == 0.0
+    assert units["0"]["quirks"] == ["non-binary-prediction", "overlapping-instances"]
+    assert units["3"]["quirks"] == ["overlapping-instances"]
     assert units["2"]["quirks"] == ["no-target-dropped"]
     m = official["metrics"]
-    # per-expression percentages rounded (96.55), overall = mean of the referring and reasoning groups
-    assert m["J-Mean"] == pytest.approx((96.55 + 100) / 2 / 100, abs=1e-12)
-    assert m["A-Mean"] == pytest.approx((71 + 100) / 2 / 100, abs=1e-12)
-    assert m["R-Mean"] == pytest.approx((0 + 100) / 2 / 100, abs=1e-12)
+    # per-expression percentages rounded to 2 decimals (96.55, 85.71), groups their means,
+    # overall the mean of the referring and reasoning groups (reasoning is all 100)
+    assert m["J-Mean"] == pytest.approx(((100 + 96.55) / 2 + 100) / 2 / 100, abs=1e-12)
+    assert m["A-Mean"] == pytest.approx(((72 + 95) / 2 + 100) / 2 / 100, abs=1e-12)
+    assert m["R-Mean"] == pytest.approx(((85.71 + 0) / 2 + 100) / 2 / 100, abs=1e-12)
     assert m["groups"]["no-target"] == {"n_units": 1, "J&F-Mean": 1.0, "J-Mean": 1.0, "F-Mean": 1.0,
                                         "A-Mean": 1.0, "R-Mean": 1.0}
 
     fixed_units = {u["exp_id"]: u for u in fixed["units"]}
-    assert fixed_units["0"]["A-Mean"] == pytest.approx(0.99, abs=1e-15)  # only the false positive is wrong
-    r0 = 1 - 1 / (28 + 1e-6)
-    assert fixed_units["0"]["R-Mean"] == pytest.approx(r0, abs=1e-15)
+    assert fixed_units["0"]["A-Mean"] == 1.0 and fixed_units["0"]["R-Mean"] == 1.0
+    assert fixed_units["3"]["A-Mean"] == pytest.approx(0.99, abs=1e-15)  # only the false positive is wrong
+    r3 = 1 - 1 / (28 + 1e-6)
+    assert fixed_units["3"]["R-Mean"] == pytest.approx(r3, abs=1e-15)
     fm = fixed["metrics"]
-    # no rounding; overall over all three expressions
-    assert fm["J-Mean"] == pytest.approx((28 / 29 + 2) / 3, abs=1e-15)
-    assert fm["A-Mean"] == pytest.approx((0.99 + 2) / 3, abs=1e-15)
-    assert fm["R-Mean"] == pytest.approx((r0 + 2) / 3, abs=1e-15)
+    # no rounding; overall over all four expressions
+    assert fm["J-Mean"] == pytest.approx((28 / 29 + 3) / 4, abs=1e-15)
+    assert fm["A-Mean"] == pytest.approx((0.99 + 3) / 4, abs=1e-15)
+    assert fm["R-Mean"] == pytest.approx((r3 + 3) / 4, abs=1e-15)
     assert all(not q["reproduced"] for q in fixed["quirks"])
     assert "corrected by revos-fixed" in stderr
 
@@ -241,3 +249,19 @@ def test_live_official_scorer_matches_stored_outputs(tmp_path):
     for group, values in stored["results"].items():
         for key, value in values.items():
             assert abs(live["results"][group][key] - value) < 1e-9
+
+
+def test_rle_json_submission_scores_as_the_folder(generated, tmp_path):
+    import cv2
+
+    gt, pred = generated["pred-0-1"]
+    entries = []
+    for png in sorted(pred.rglob("*.png")):
+        video, exp_id = png.parent.parent.name, png.parent.name
+        entries.append({"video": video, "exp_id": exp_id, "frame": png.stem,
+                        "segmentation": encode_rle(cv2.imread(str(png), cv2.IMREAD_GRAYSCALE))})
+    (tmp_path / "pred.json").write_text(json.dumps(entries))
+    folder, _ = evaluate_cli(gt, pred, tmp_path / "a.json")
+    rle, _ = evaluate_cli(gt, tmp_path / "pred.json", tmp_path / "b.json")
+    assert rle["metrics"] == folder["metrics"]
+    assert [q["id"] for q in rle["quirks"]] == [q["id"] for q in folder["quirks"]]

@@ -48,7 +48,9 @@ def _objects(rng: np.random.Generator, spec: MevisSyntheticSpec, n_frames: int, 
         angle = float(rng.uniform(0, 180))
         first = int(rng.integers(0, max(1, n_frames // 3) + 1)) if rng.random() < 0.4 else 0
         last = int(rng.integers(2 * n_frames // 3, n_frames + 1)) if rng.random() < 0.4 else n_frames
-        for t in range(min(first, n_frames - 1), max(last, first + 1)):
+        first = min(first, n_frames - 1)
+        last = min(max(last, first + 1), n_frames)
+        for t in range(first, last):
             cx, cy = start + velocity * t
             box = ((float(cx), float(cy)), (float(2 * axes[0]), float(2 * axes[1])), angle + 3.0 * t)
             cv2.ellipse(out[k, t], box, 1, thickness=-1)

@@ -265,3 +265,12 @@ def test_rle_json_submission_scores_as_the_folder(generated, tmp_path):
     rle, _ = evaluate_cli(gt, tmp_path / "pred.json", tmp_path / "b.json")
     assert rle["metrics"] == folder["metrics"]
     assert [q["id"] for q in rle["quirks"]] == [q["id"] for q in folder["quirks"]]
+
+
+def test_zip_submission_reads_palette_pngs_as_the_official(generated, tmp_path):
+    # palette PNGs in a zip: the official values (luminance) come from the zip's bytes too
+    gt, pred = generated["pred-mixed-palette"]
+    archive = shutil.make_archive(str(tmp_path / "pred"), "zip", pred)
+    folder, _ = evaluate_cli(gt, pred, tmp_path / "a.json")
+    zipped, _ = evaluate_cli(gt, archive, tmp_path / "b.json")
+    assert zipped["metrics"] == folder["metrics"]

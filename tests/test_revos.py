@@ -274,3 +274,11 @@ def test_zip_submission_reads_palette_pngs_as_the_official(generated, tmp_path):
     folder, _ = evaluate_cli(gt, pred, tmp_path / "a.json")
     zipped, _ = evaluate_cli(gt, archive, tmp_path / "b.json")
     assert zipped["metrics"] == folder["metrics"]
+
+
+def test_fixed_lists_the_quirks_it_corrected(generated, tmp_path):
+    # palette PNGs hold index 1, which revos-fixed reads as such; the official reads luminance
+    gt, pred = generated["pred-mixed-palette"]
+    official, _ = evaluate_cli(gt, pred, tmp_path / "a.json")
+    fixed, _ = evaluate_cli(gt, pred, tmp_path / "b.json", "revos-fixed")
+    assert [(q["id"], q["n_units"]) for q in fixed["quirks"]] == [(q["id"], q["n_units"]) for q in official["quirks"]]

@@ -72,6 +72,19 @@ def _read_prediction(reader: FrameReader, relpath: str, shape: tuple[int, int], 
     return as_read
 
 
+def _non_binary_as_read(reader: FrameReader, relpath: str, pred: np.ndarray, official: bool) -> bool:
+    """Whether the official scorer reads values other than 0 and 1 in this
+    prediction. `pred` holds them for `official`; otherwise it holds the strict
+    reader's values, and a palette, 1-bit or 16-bit PNG with any foreground is
+    read by OpenCV as other values (luminance, 255, value >> 8)."""
+    if official or pred.max(initial=0) > 1:
+        return bool(pred.max(initial=0) > 1)
+    if not pred.any():
+        return False
+    data = reader.read_bytes(relpath)
+    return data is not None and not _is_8bit_gray_png(data)
+
+
 @dataclass(frozen=True)
 class RevosVideoJob:
     """Every expression of one ReVOS video, for `revos` (official) or `revos-fixed`."""
@@ -121,7 +134,7 @@ class RevosVideoJob:
                     gt_union |= decoded[anno] != 0
                 if len(anno_ids) > 1 and gt_sum.max(initial=0) > 1:
                     quirks[exp_id].add("overlapping-instances")
-                if pred.max(initial=0) > 1:
+                if _non_binary_as_read(self.reader, f"{self.video}/{exp_id}/{frame}.png", pred, self.official):
                     quirks[exp_id].add("non-binary-prediction")
                 if fg_overlap:
                     quirks[exp_id].add("overlapping-foreground")

@@ -1,8 +1,11 @@
-"""Evaluator benchmark: instrack vs the decode floor (and the official DAVIS code).
+"""Evaluator benchmark: instrack vs the decode floor (and the official DAVIS code),
+or, with --protocol mevis, instrack vs the official MeViS scorer.
 
     python benchmarks/evaluator.py                       # 30 seq x 70 frames x 480x854
     python benchmarks/evaluator.py --official ~/davis2017-evaluation
     python benchmarks/evaluator.py --sequences 4 --frames 10   # quick look
+    python benchmarks/evaluator.py --protocol mevis --official-mevis ~/MeViS --official-python PY
+        # MeViS valid_u size: 50 videos x 15 expressions x 60 frames at 1280x720, RLE ground truth
 
 Reports, from one run on one machine: the wall time of
 `instrack evaluate --protocol davis-semi` (a fresh process, as a user runs it),
@@ -30,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
 OFFICIAL_SNIPPET = r"""
 import json, sys, time
@@ -88,7 +92,20 @@ def main() -> int:
     parser.add_argument("--data", help="reuse (or create) the synthetic set here")
     parser.add_argument("--official", help="path to a checkout of davis2017-evaluation")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--protocol", choices=("davis-semi", "mevis"), default="davis-semi")
+    mevis = parser.add_argument_group("--protocol mevis (defaults: the size of MeViS valid_u)")
+    mevis.add_argument("--videos", type=int, default=50)
+    mevis.add_argument("--expressions", type=int, default=15, help="per video")
+    mevis.add_argument("--mevis-frames", type=int, default=60)
+    mevis.add_argument("--mevis-height", type=int, default=720)
+    mevis.add_argument("--mevis-width", type=int, default=1280)
+    mevis.add_argument("--official-mevis", help="checkout of henghuiding/MeViS (tools/ is enough)")
+    mevis.add_argument("--official-python", default=sys.executable,
+                       help="interpreter with the official script's imports (numpy, cv2, pycocotools, skimage)")
+    mevis.add_argument("--official-timeout", type=float, default=5400)
     args = parser.parse_args()
+    if args.protocol == "mevis":
+        return mevis_main(args)
 
     from instrack.dataset.synthetic import SyntheticSpec, write_davis
 
@@ -127,6 +144,62 @@ def main() -> int:
             diffs += [abs(unit["J-Mean"] - j), abs(unit["F-Mean"] - f)]
         figures["max_abs_diff_vs_official"] = max(diffs)
 
+    for key, value in figures.items():
+        print(f"{key:28s} {value:.4g}" if isinstance(value, float) else f"{key:28s} {value}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def mevis_main(args) -> int:
+    """instrack evaluate --protocol mevis vs tools/eval_mevis.py, same data, same worker count.
+    Time is wall time of a fresh process; memory the peak PSS of its whole process tree."""
+    from official_mevis import prepared_script, run_official, upstream_commit
+    from tree_memory import run_measured
+
+    from instrack.dataset.synthetic_mevis import MevisSyntheticSpec, write_mevis
+
+    spec = MevisSyntheticSpec(videos=args.videos, expressions=args.expressions, frames=args.mevis_frames,
+                              height=args.mevis_height, width=args.mevis_width, max_objects=4, no_target=0.1,
+                              single_frame_every=0, seed=0)
+    data = Path(args.data or tempfile.mkdtemp(prefix="instrack-bench-mevis-"))
+    gt, pred = data / "gt", data / "pred"
+    if not (gt / spec.split / "meta_expressions.json").exists():
+        print(f"generating {spec} in {data}", file=sys.stderr)
+        started = time.perf_counter()
+        write_mevis(gt, pred, spec, progress=lambda i, n: print(f"  video {i}/{n}", file=sys.stderr))
+        print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    meta = json.loads((gt / spec.split / "meta_expressions.json").read_text())["videos"]
+    figures: dict = {
+        "videos": len(meta), "expressions": sum(len(v["expressions"]) for v in meta.values()),
+        "frames_scored": sum(len(v["frames"]) * len(v["expressions"]) for v in meta.values()),
+        "size": f"{spec.width}x{spec.height}", "workers": args.workers,
+        "mask_dict_mb": round((gt / spec.split / "mask_dict.json").stat().st_size / 2**20, 1),
+    }
+    ours_json = data / "instrack-mevis.json"
+    command = [sys.executable, "-m", "instrack.cli.main", "evaluate", "--protocol", "mevis", "--gt", str(gt),
+               "--split", spec.split, "--pred", str(pred), "--workers", str(args.workers), "--quiet",
+               "--no-per-frame", "--json", str(ours_json)]
+    started = time.perf_counter()
+    completed, figures["instrack_peak_mb"] = run_measured(command)
+    figures["instrack_s"] = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(completed.stderr)
+    if args.official_mevis:
+        with tempfile.TemporaryDirectory(prefix="official-mevis-") as tmp:
+            script = prepared_script(Path(args.official_mevis), args.workers, Path(tmp))
+            official = run_official(script, args.official_python, gt / spec.split, pred, data / "official-mevis.json",
+                                    timeout=args.official_timeout, retries=2)
+        figures["official_commit"] = upstream_commit(Path(args.official_mevis))[:7]
+        figures["official_s"], figures["official_peak_mb"] = official["seconds"], official["peak_mb"]
+        figures["speedup_vs_official"] = figures["official_s"] / figures["instrack_s"]
+        ours = json.loads(ours_json.read_text())
+        diffs = [abs(ours["metrics"]["J-Mean"] - official["J"]), abs(ours["metrics"]["F-Mean"] - official["F"]),
+                 abs(ours["metrics"]["J&F-Mean"] - official["J&F"])]
+        for unit in ours["units"]:
+            j, f = official["per_expression"][f"{unit['video']}_{unit['exp_id']}"]
+            diffs += [abs(unit["J-Mean"] - j), abs(unit["F-Mean"] - f)]
+        figures["max_abs_diff_vs_official"] = max(diffs)
     for key, value in figures.items():
         print(f"{key:28s} {value:.4g}" if isinstance(value, float) else f"{key:28s} {value}")
     if args.json:

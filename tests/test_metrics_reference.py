@@ -82,3 +82,21 @@ def test_large_odd_frame():
     gt = (yy - 180) ** 2 + (xx - 300) ** 2 < 90**2
     pred = (yy - 185 + rng.integers(-3, 3)) ** 2 + (xx - 310) ** 2 < 85**2
     assert abs(f_measure(gt, pred) - reference_f(gt, pred)) < 1e-12
+
+
+@settings(max_examples=150, deadline=None)
+@given(mask_pairs())
+def test_nearest_neighbour_and_dilation_paths_both_equal_the_reference(pair):
+    """F matches boundary pixels by dilation or, on sparse boundaries, by
+    nearest-neighbour distance; force each path in turn."""
+    from instrack.evaluation import metrics
+
+    gt, pred, void = pair
+    expected = reference_f(gt, pred, void)
+    saved = metrics.POINTS_PER_AREA
+    try:
+        for points_per_area in (0, 10**9):  # never / always nearest neighbours
+            metrics.POINTS_PER_AREA = points_per_area
+            assert abs(f_measure(gt, pred, void) - expected) < 1e-12, points_per_area
+    finally:
+        metrics.POINTS_PER_AREA = saved

@@ -210,6 +210,16 @@ def _edit_json(path: Path, change) -> None:
     path.write_text(json.dumps(data))
 
 
+def _shrink_a_later_mask(mask_dict: dict) -> None:
+    # a mask after the first present one (the index reads the first only; the worker checks the rest)
+    for frames in mask_dict.values():
+        present = [m for m in frames if m]
+        if len(present) > 1:
+            present[-1]["size"] = [5, 5]
+            return
+    raise AssertionError("no instance with two masks")
+
+
 @pytest.mark.parametrize("breakage, message", [
     (lambda gt: (gt / "mask_dict_foreground.json").unlink(), "mask_dict_foreground.json: missing"),
     (lambda gt: _edit_json(gt / "mask_dict_foreground.json", lambda d: d.pop("revos-001")),
@@ -220,6 +230,10 @@ def _edit_json(path: Path, change) -> None:
      "'type_id' must be 0 (referring), 1 (reasoning) or 2 (no target)"),
     (lambda gt: _edit_json(gt / "mask_dict_foreground.json",
                            lambda d: d["revos-001"]["masks_rle"].pop()), "'masks_rle' entries"),
+    (lambda gt: _edit_json(gt / "mask_dict_foreground.json",
+                           lambda d: d["revos-001"]["masks_rle"][0].update(counts="0~~")),
+     "mask_dict_foreground.json: video revos-001, frame 00000"),
+    (lambda gt: _edit_json(gt / "mask_dict.json", _shrink_a_later_mask), "size 5x5, the video is"),
 ])
 def test_bad_ground_truth_is_one_line_exit_2(generated, tmp_path, breakage, message):
     gt, pred = generated["pred-0-1"]
@@ -282,3 +296,38 @@ def test_fixed_lists_the_quirks_it_corrected(generated, tmp_path):
     official, _ = evaluate_cli(gt, pred, tmp_path / "a.json")
     fixed, _ = evaluate_cli(gt, pred, tmp_path / "b.json", "revos-fixed")
     assert [(q["id"], q["n_units"]) for q in fixed["quirks"]] == [(q["id"], q["n_units"]) for q in official["quirks"]]
+
+
+# -- the ground-truth reader against anything a meta file may hold ---------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-3, 300) | st.text(max_size=4),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                     max_leaves=12)
+_expression = st.fixed_dictionaries({"anno_id": _json | st.lists(st.integers(-1, 5), max_size=3),
+                                     "type_id": _json | st.integers(-1, 3)}, optional={"exp": _json})
+_video = st.fixed_dictionaries({"frames": _json | st.lists(st.text(max_size=3), max_size=3),
+                                "expressions": _json | st.dictionaries(st.text(max_size=2), _expression, max_size=3)},
+                               optional={"height": _json, "width": _json})
+_meta = _json | st.fixed_dictionaries({"videos": _json | st.dictionaries(st.text(max_size=3), _video, max_size=3)})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(meta=_meta)
+def test_meta_reader_accepts_or_names_the_problem(tmp_path, meta):
+    from instrack.dataset.sources.revos_layout import read_revos_split
+    from instrack.errors import DataError
+
+    (tmp_path / "meta_expressions_valid_.json").write_text(json.dumps(meta))
+    (tmp_path / "mask_dict.json").write_text("{}")
+    (tmp_path / "mask_dict_foreground.json").write_text("{}")
+    try:
+        split = read_revos_split(tmp_path, "valid")
+    except DataError as err:
+        assert "meta_expressions_valid_.json" in str(err)
+        return
+    for video in split.videos:
+        assert video.frames and all(isinstance(f, str) for f in video.frames)
+        assert all(e.type_id in (0, 1, 2) for e in video.expressions)

@@ -331,3 +331,26 @@ def test_meta_reader_accepts_or_names_the_problem(tmp_path, meta):
     for video in split.videos:
         assert video.frames and all(isinstance(f, str) for f in video.frames)
         assert all(e.type_id in (0, 1, 2) for e in video.expressions)
+
+
+def test_split_without_referring_expressions(generated, tmp_path):
+    # the official overall is the mean of the referring and reasoning means: NaN without one
+    gt, pred = generated["pred-0-1"]
+    reasoning_only = tmp_path / "gt"
+    shutil.copytree(gt, reasoning_only)
+
+    def to_reasoning(meta):
+        for video in meta["videos"].values():
+            for expression in video["expressions"].values():
+                expression["type_id"] = 1 if expression["type_id"] == 0 else expression["type_id"]
+
+    _edit_json(reasoning_only / "meta_expressions_valid_.json", to_reasoning)
+    done = cli("evaluate", "--protocol", "revos", "--gt", str(reasoning_only), "--split", "valid",
+               "--pred", str(pred), "--json", str(tmp_path / "out.json"), "--plot", str(tmp_path / "plots"))
+    assert done.returncode == 0, done.stderr
+    assert "n/a" in done.stdout
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["metrics"]["J-Mean"] is None and result["metrics"]["groups"]["referring"]["n_units"] == 0
+    assert "empty-group" in {q["id"] for q in result["quirks"]}
+    fixed, _ = evaluate_cli(reasoning_only, pred, tmp_path / "fixed.json", "revos-fixed")
+    assert 0 < fixed["metrics"]["J-Mean"] < 1

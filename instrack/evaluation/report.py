@@ -16,7 +16,8 @@ CSV_COLUMNS = ("video", "exp_id", "object", "kind", "source", "n_frames", "J&F-M
 
 
 def _row(name: str, metrics: dict, width: int, columns=TABLE_COLUMNS) -> str:
-    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in columns)
+    # None: a value the protocol leaves undefined (revos's overall without one of its two groups)
+    cells = "".join(f"{'n/a':>8}" if metrics[key] is None else f"{100 * metrics[key]:>8.1f}" for _, key in columns)
     return f"{name:<{width}}{cells}"
 
 

@@ -65,6 +65,10 @@ QUIRKS = {
         "the split has no-target expressions (type_id 2): the official overall ignores them "
         "(see the no-target group)"
     ),
+    "empty-group": (
+        "the split has no referring or no reasoning expression: the official overall (the mean of the two "
+        "group means) is NaN, reported as null"
+    ),
     "overlapping-foreground": (
         "mask_dict_foreground.json gives a frame as several overlapping masks: the official R counts "
         "their overlap twice in its denominator"
@@ -184,6 +188,9 @@ def quirk_report(units: list[dict], official: bool) -> list[dict]:
     for unit in units:
         for quirk in unit.get("quirks", ()):
             found.setdefault(quirk, []).append(f"{unit['video']}/{unit['exp_id']}")
+    present = {unit["type_id"] for unit in units}
+    if not {0, 1} <= present:
+        found["empty-group"] = []
     return [{"id": quirk, "effect": QUIRKS[quirk], "reproduced": official, "n_units": len(where),
              "examples": where[:5]} for quirk, where in sorted(found.items())]
 
@@ -192,7 +199,7 @@ def quirk_line(quirks: list[dict], protocol: str) -> str | None:
     """The one line the CLI prints when a submission triggered quirks."""
     if not quirks:
         return None
-    listed = ", ".join(f"{q['id']} ({q['n_units']} expression(s))" for q in quirks)
+    listed = ", ".join(f"{q['id']} ({q['n_units']} expression(s))" if q["n_units"] else q["id"] for q in quirks)
     if quirks[0]["reproduced"]:
         return (f"note: official eval_revos.py quirks reproduced for comparability: {listed}; "
                 f"see the result's 'quirks', or --protocol revos-fixed for corrected values")

@@ -61,9 +61,11 @@ def prepared_script(upstream: Path, workers: int, into: Path) -> Path:
 
 
 def run_official(script: Path, python: str, split_dir: Path, pred: Path, out_json: Path,
-                 timeout: float = 600, retries: int = 3) -> dict:
+                 timeout: float = 600, retries: int = 3, lower_bound: bool = False) -> dict:
     """One run of the official scorer; returns its printed numbers, its saved
-    per-expression [J, F], wall seconds and peak memory of its process tree."""
+    per-expression [J, F], wall seconds and peak memory of its process tree.
+    With `lower_bound`, a run cut by the timeout is not retried: the result
+    says so ("timed_out") with the seconds it ran and the peak so far."""
     command = [python, str(script), "--mevis_exp_path", str(split_dir / "meta_expressions.json"),
                "--mevis_mask_path", str(split_dir / "mask_dict.json"), "--mevis_pred_path", str(pred),
                "--save_name", str(out_json)]
@@ -71,6 +73,8 @@ def run_official(script: Path, python: str, split_dir: Path, pred: Path, out_jso
         start = time.perf_counter()
         completed, peak_mb = run_measured(command, cwd=script.parent, timeout=timeout)
         seconds = time.perf_counter() - start
+        if completed is None and lower_bound:
+            return {"timed_out": True, "seconds": seconds, "peak_mb": peak_mb}
         if completed is None:
             print(f"official eval_mevis.py timed out after {timeout:.0f} s (attempt {attempt}); retrying",
                   file=sys.stderr)

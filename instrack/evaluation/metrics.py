@@ -123,7 +123,7 @@ def _f_on_crop(gt: np.ndarray, pred: np.ndarray, radius: int | None) -> float:
     if (n_gt + n_pred) * POINTS_PER_AREA < gt_b.size:
         # few boundary pixels on a large crop: match them by nearest-neighbour
         # distance instead of dilating the whole crop (same sets, see _matched)
-        gt_points, pred_points = np.argwhere(gt_b), np.argwhere(pred_b)
+        gt_points, pred_points = _points(gt_b), _points(pred_b)
         precision = _matched(pred_points, gt_points, radius) / float(n_pred)
         recall = _matched(gt_points, pred_points, radius) / float(n_gt)
     else:
@@ -139,6 +139,11 @@ def _f_on_crop(gt: np.ndarray, pred: np.ndarray, radius: int | None) -> float:
 
 #: below one boundary pixel per this many crop pixels, nearest neighbours beat dilation
 POINTS_PER_AREA = 24
+
+
+def _points(mask: np.ndarray) -> np.ndarray:
+    """(x, y) of the set pixels of a boolean mask (OpenCV's scan is ~2x np.argwhere's)."""
+    return cv2.findNonZero(mask.view(np.uint8)).reshape(-1, 2)
 
 
 def _matched(points: np.ndarray, targets: np.ndarray, radius: int) -> int:

@@ -74,14 +74,20 @@ def expression_targets(masks, frames, units, shape, where: str) -> Iterator[tupl
         for unit, annos in units:
             key = tuple(sorted(set(annos)))
             if key not in unions:
-                union = None
+                union, shared = None, False
                 for anno in key:
                     if anno not in decoded:
                         rle = per_anno[anno][t]
                         decoded[anno] = None if rle is None else decode_rle(
-                            rle, shape, f"{where}: anno_id {anno}, frame {frame}").astype(bool)
-                    if decoded[anno] is not None:
-                        union = decoded[anno].copy() if union is None else np.logical_or(union, decoded[anno], out=union)
+                            rle, shape, f"{where}: anno_id {anno}, frame {frame}").view(bool)  # 0/1 uint8
+                    if decoded[anno] is None:
+                        continue
+                    if union is None:  # the first mask is used as it is; copied only to add a second
+                        union, shared = decoded[anno], True
+                    elif shared:
+                        union, shared = np.logical_or(union, decoded[anno]), False
+                    else:
+                        np.logical_or(union, decoded[anno], out=union)
                 unions[key] = empty if union is None else union
             targets[unit] = unions[key]
         yield t, frame, targets

@@ -129,7 +129,16 @@ def _hand_set(root: Path, pred: Path) -> None:
 
 def test_hand_calculation_official_and_fixed(tmp_path):
     _hand_set(tmp_path / "gt", tmp_path / "pred")
-    official, _ = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "o.json", workers=1)
+    official, _ = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "o.json", workers=1,
+                               extra=("--csv", str(tmp_path / "units.csv")))
+    import csv
+
+    with open(tmp_path / "units.csv", newline="") as handle:
+        rows = {row["exp_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"0", "1", "2", "3"}
+    assert rows["0"]["type"] == "referring" and rows["2"]["type"] == "no-target"
+    assert float(rows["0"]["A-Mean"]) == pytest.approx(0.72)
+    assert rows["0"]["quirks"] == "non-binary-prediction;overlapping-instances"
     fixed, stderr = evaluate_cli(tmp_path / "gt", tmp_path / "pred", tmp_path / "f.json", "revos-fixed", 1)
     units = {u["exp_id"]: u for u in official["units"]}
     # expression 0, exact 0/255 prediction: J = 1; A: 255 never equals 1 or 2, right only

@@ -187,6 +187,8 @@ def mevis_main(args) -> int:
     figures["instrack_s"] = time.perf_counter() - started
     if completed.returncode != 0:
         raise SystemExit(completed.stderr)
+    print(f"instrack: {figures['instrack_s']:.1f} s, peak {figures['instrack_peak_mb']:.0f} MB", file=sys.stderr,
+          flush=True)
     if args.official_mevis:
         with tempfile.TemporaryDirectory(prefix="official-mevis-") as tmp:
             script = prepared_script(Path(args.official_mevis), args.workers, Path(tmp))

@@ -92,7 +92,7 @@ def official_frame(gt_sum: np.ndarray, pred: np.ndarray, foreground_pixels: int)
     """One frame as eval_revos.py scores it. `gt_sum` is the uint8 sum of the
     expression's instance masks, `pred` the prediction as cv2 reads it (uint8),
     `foreground_pixels` the sum of the foreground mask as the official reads it."""
-    j, f = score_frame(gt_sum != 0, pred != 0)
+    j, f = score_frame(gt_sum, pred)  # non-zero = inside, as the official astype(bool)
     a = np.count_nonzero(gt_sum == pred) / gt_sum.size
     # (1 - gt) * pred in uint8, wrapping, as numpy computes it for uint8 arrays
     neg = int(np.sum((np.uint8(1) - gt_sum) * pred, dtype=np.uint64))

@@ -122,18 +122,26 @@ class RevosVideoJob:
                                         self.official, outcome)
                 if pred is None or outcome.problems:
                     continue  # keep reading, to report every bad file; score nothing
-                gt_sum = np.zeros(self.size, np.uint8)  # the official += in uint8
-                gt_union = np.zeros(self.size, bool)
+                masks = []
                 for anno in anno_ids:
                     rle = instances[anno][t]
                     if not rle:
                         continue  # null: absent in this frame (the official `if mask_rle:`)
                     if anno not in decoded:
                         decoded[anno] = decode_rle(rle, self.size, f"{where}: anno_id {anno}, frame {frame}")
-                    gt_sum += decoded[anno]
-                    gt_union |= decoded[anno] != 0
-                if len(anno_ids) > 1 and gt_sum.max(initial=0) > 1:
-                    quirks[exp_id].add("overlapping-instances")
+                    masks.append(decoded[anno])
+                if not masks:
+                    gt_sum = gt_union = np.zeros(self.size, np.uint8)
+                elif len(masks) == 1:
+                    gt_sum = gt_union = masks[0]  # 0/1, read only: no copy
+                else:
+                    gt_sum = masks[0].copy()  # the official += in uint8 (overlaps hold 2, wrap at 256)
+                    for mask in masks[1:]:
+                        gt_sum += mask
+                    # revos-fixed: the union (the sum's != 0 differs only past 255 overlapping instances)
+                    gt_union = None if self.official else np.logical_or.reduce(masks)
+                    if gt_sum.max(initial=0) > 1:
+                        quirks[exp_id].add("overlapping-instances")
                 if _non_binary_as_read(self.reader, f"{self.video}/{exp_id}/{frame}.png", pred, self.official):
                     quirks[exp_id].add("non-binary-prediction")
                 if fg_overlap:
@@ -143,7 +151,7 @@ class RevosVideoJob:
                 if self.official:
                     frame_scores = official_frame(gt_sum, pred.astype(np.uint8, copy=False), fg_official)
                 else:
-                    frame_scores = fixed_frame(gt_union, pred != 0, fg_union)
+                    frame_scores = fixed_frame(gt_union.astype(bool, copy=False), pred != 0, fg_union)
                 scores[exp_id][:, t] = (frame_scores.j, frame_scores.f, frame_scores.a, frame_scores.r)
         if not outcome.problems:
             for exp_id, type_id, _ in self.units:

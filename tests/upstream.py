@@ -4,7 +4,7 @@
 
 DIR holds one checkout per repository, named as on GitHub: DIR/dvlab-research/LISA,
 DIR/wjn922/ReferFormer, DIR/bo-miao/SgMg, DIR/lxa9867/R2VOS,
-DIR/wudongming97/OnlineRefer. Without the variable the tests skip (CI has no
+DIR/wudongming97/OnlineRefer, DIR/cilinyan/VISA. Without the variable the tests skip (CI has no
 checkouts); with it, a missing checkout is a failure that names it.
 """
 
@@ -24,6 +24,7 @@ REPOSITORIES = {
     "bo-miao/SgMg": "inference_ytvos.py",
     "lxa9867/R2VOS": "inference_ytvos.py",
     "wudongming97/OnlineRefer": "inference_ytvos_online.py",
+    "cilinyan/VISA": "tools/eval_revos.py",
 }
 
 

@@ -37,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         per_frame=not args.no_per_frame,
     )
+    if result.get("quirks"):
+        # revos: one line when the submission triggered a quirk of the official scorer
+        from instrack.evaluation.protocols._revos_metrics import quirk_line
+
+        print(quirk_line(result["quirks"], result["protocol"]), file=sys.stderr)
     if args.json == "-":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif args.json:

@@ -43,7 +43,8 @@ def plot_result(result: dict, out_dir: str | Path, n_worst: int = 4) -> list[Pat
         worst = [100 * robust["per_video"][n]["J&F-Worst"] for n in names]
         best = [100 * robust["per_video"][n]["J&F-Best"] for n in names]
         ax.vlines(range(len(names)), worst, best, color="black", linewidth=1.5, label="worst–best instruction")
-    ax.axhline(100 * result["metrics"]["J&F-Mean"], color="#C44E52", linestyle="--", label="overall J&F")
+    if result["metrics"]["J&F-Mean"] is not None:  # None: undefined (revos without one of its groups)
+        ax.axhline(100 * result["metrics"]["J&F-Mean"], color="#C44E52", linestyle="--", label="overall J&F")
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("J&F (%)")
     ax.set_ylim(0, 100)

@@ -22,7 +22,8 @@ CSV_HEADERS = {"text": "instruction", **{key: f"{key} (%)" for key in METRIC_FIE
 
 
 def _row(name: str, metrics: dict, width: int, columns=TABLE_COLUMNS) -> str:
-    cells = "".join(f"{100 * metrics[key]:>8.1f}" for _, key in columns)
+    # None: a value the protocol leaves undefined (revos's overall without one of its two groups)
+    cells = "".join(f"{'n/a':>8}" if metrics[key] is None else f"{100 * metrics[key]:>8.1f}" for _, key in columns)
     return f"{name:<{width}}{cells}"
 
 
@@ -60,6 +61,8 @@ def format_table(result: dict, max_videos: int = 15) -> str:
         lines += _table("Per source dataset", breakdowns["by_source"])
     if "by_target" in breakdowns and len(breakdowns["by_target"]) > 1:
         lines += _table("Expressions with and without a target", breakdowns["by_target"])
+    if "by_type" in breakdowns:  # revos: referring / reasoning / no-target
+        lines += _table("By expression type (overall above is as the protocol defines it)", breakdowns["by_type"])
     if "per_video" in breakdowns:
         lines += _table("Per video (mean over its units)", breakdowns["per_video"], limit=max_videos)
     if "robustness" in breakdowns:

@@ -23,6 +23,7 @@ from PIL import Image
 from instrack.cli.main import main
 from instrack.dataset.layout import read_split
 from instrack.dataset.release.mask_dict import decode_rle, encode_rle
+from instrack.errors import DataError
 from instrack.masks import davis_palette, read_mask
 
 H, W, N = 24, 32, 4
@@ -329,7 +330,7 @@ def test_rle_decoding_against_a_hand_made_mask():
     assert np.array_equal(decode_rle({"size": [3, 2], "counts": [1, 3, 2]}, "t"), expected)
     assert np.array_equal(decode_rle(encode_rle(expected), "t"), expected)
     assert decode_rle(None, "t") is None
-    with pytest.raises(Exception, match="run lengths sum to 5"):
+    with pytest.raises(Exception, match="cover 5 pixels"):
         decode_rle({"size": [3, 2], "counts": [1, 3, 1]}, "t")
 
 
@@ -423,3 +424,10 @@ def test_a_tar_member_declaring_an_absurd_size_is_refused(tmp_path, capsys):
     code, _, err = run(capsys, "import-release", str(path), "--out", str(tmp_path / "root"))
     assert code == 2 and f"{path}:train/JPEGImages/v/00000.jpg: declares {MAX_MEMBER_BYTES + 1} bytes" in err
     assert not (tmp_path / "root").exists()
+
+
+def test_an_rle_that_overruns_its_frame_is_refused_before_pycocotools():
+    # pycocotools writes past its buffer on such counts; an archive is untrusted input
+    big = encode_rle(np.ones((4, 4), bool))
+    with pytest.raises(DataError, match="cover 16 pixels"):
+        decode_rle({"size": [2, 2], "counts": big["counts"]}, "t")

@@ -3,8 +3,11 @@
 video's "frames" list; an expression's `anno_id` list names the annotations
 whose union it refers to.
 
-A small reader for importing releases (issue 13). The evaluation protocols may
-grow their own reader of the same format; the two should be unified.
+Importing reads a release's mask_dict whole (one video at a time is converted);
+decoding goes through the evaluator's checked decoder
+(`instrack.dataset.sources.mask_dict.decode_rle`), which checks the counts before
+pycocotools sees them: pycocotools trusts its input and writes past its buffer
+on counts that overrun the frame, and an archive is untrusted input.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pycocotools import mask as coco_mask
 
 from instrack.errors import DataError
 
@@ -31,25 +33,20 @@ def read_mask_dict(path: Path) -> dict[str, list[Any]]:
 
 def decode_rle(rle: Any, where: str) -> np.ndarray | None:
     """A boolean mask, or None for an absent object (null)."""
+    from instrack.dataset.sources.mask_dict import decode_rle as checked_decode
+
     if rle is None:
         return None
-    if not isinstance(rle, dict) or not isinstance(rle.get("size"), list) or "counts" not in rle:
+    size = rle.get("size") if isinstance(rle, dict) else None
+    if (not isinstance(size, list) or len(size) != 2 or "counts" not in rle
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in size)):
         raise DataError(f'{where}: expected a COCO RLE {{"size": [H, W], "counts": ...}} or null')
-    h, w = rle["size"]
-    counts = rle["counts"]
-    try:
-        if isinstance(counts, list):  # uncompressed RLE
-            if sum(counts) != h * w:
-                raise ValueError(f"run lengths sum to {sum(counts)}, not {h}x{w}")
-            compressed = coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-        else:
-            compressed = {"size": [h, w], "counts": counts.encode() if isinstance(counts, str) else counts}
-        return coco_mask.decode(compressed).astype(bool)
-    except (TypeError, ValueError) as err:
-        raise DataError(f"{where}: undecodable RLE ({err})") from err
+    return checked_decode(rle, (size[0], size[1]), where).astype(bool)
 
 
 def encode_rle(mask: np.ndarray) -> dict:
     """The compressed COCO RLE of a boolean mask, counts as a string (as MeViS stores it)."""
+    from pycocotools import mask as coco_mask
+
     rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
     return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": rle["counts"].decode()}

@@ -26,9 +26,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-import pytest
-import sqlalchemy as sa
+from helpers import need_extra  # noqa: E402
+
+need_extra("leaderboard", "sqlalchemy", "fastapi", "uvicorn", "multipart", "jinja2", "alembic")
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
 from instrack.cli.main import main
 from instrack.dataset.sample import example_submission, sample_root

@@ -11,9 +11,11 @@ import random
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
-pytest.importorskip("transformers")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "transformers")
+
+import torch  # noqa: E402
 
 from instrack.tracking.synthetic import make_frames  # noqa: E402
 from trackgpt.data import templates  # noqa: E402

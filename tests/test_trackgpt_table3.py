@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
-pytest.importorskip("transformers")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "transformers")
+
+import torch  # noqa: E402
 
 from instrack.cli.main import main  # noqa: E402
 from instrack.tracking.synthetic import write_synthetic_split  # noqa: E402

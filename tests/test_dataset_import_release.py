@@ -431,3 +431,8 @@ def test_an_rle_that_overruns_its_frame_is_refused_before_pycocotools():
     big = encode_rle(np.ones((4, 4), bool))
     with pytest.raises(DataError, match="cover 16 pixels"):
         decode_rle({"size": [2, 2], "counts": big["counts"]}, "t")
+
+
+def test_an_rle_whose_size_no_frame_has_is_refused_without_a_traceback():
+    with pytest.raises(DataError, match="over the limit"):
+        decode_rle({"size": [1 << 20, 1 << 20], "counts": [0, 1 << 40]}, "t")

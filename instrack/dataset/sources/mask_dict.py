@@ -138,11 +138,17 @@ def index_mask_dict(path: str | Path, wanted: set[str] | None = None) -> dict[st
 
 
 def _size_of(rle, path: Path, key: str) -> tuple[int, int]:
+    from instrack.evaluation.submission.coco_rle import check_size
+    from instrack.masks import MaskError
+
     size = rle.get("size") if isinstance(rle, dict) else None
     if not (isinstance(size, list) and len(size) == 2
             and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
         raise DataError(f"{path}: anno_id {key}: a mask is not {{'size': [H, W], 'counts': ...}}")
-    return size[0], size[1]
+    try:  # the same pixel limit as submissions: a size no frame has is bad data, not a crash
+        return check_size(size)
+    except MaskError as err:
+        raise DataError(f"{path}: anno_id {key}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,7 @@ def decode_rle(rle, shape: tuple[int, int], where: str) -> np.ndarray:
     pycocotools trusts its input and writes past its buffer on bad counts."""
     from pycocotools import mask as mask_utils
 
+    from instrack.evaluation.submission.coco_rle import check_size
     from instrack.evaluation.submission.rle import rle_counts
     from instrack.masks import MaskError
 
@@ -174,6 +181,7 @@ def decode_rle(rle, shape: tuple[int, int], where: str) -> np.ndarray:
         raise DataError(f"{where}: size {rle['size'][0]}x{rle['size'][1]}, the video is {shape[0]}x{shape[1]}")
     counts = rle["counts"]
     try:
+        check_size(list(shape))
         rle_counts(counts, *shape)
     except MaskError as err:
         raise DataError(f"{where}: {err}") from None

@@ -22,7 +22,7 @@ import numpy as np
 
 
 def previous_check(counts: str) -> int:
-    """The check before issue 14 (git e86ec44, rle.py): unbounded integers."""
+    """The counts check of release 0.1.0 (commit e86ec44, rle.py): unbounded integers."""
     runs: list[int] = []
     position = 0
     while position < len(counts):

@@ -68,6 +68,11 @@ def parse_result(data: Any, source: str = "result") -> Result:
     protocol = data["protocol"]
     if not isinstance(protocol, str) or not protocol:
         raise ResultError(f"{source}: field 'protocol' must be a non-empty string")
+    if protocol not in PROTOCOL_BENCHMARK:
+        # MeViS and ReVOS report other metric sets (no recall / decay; A and R); the
+        # board's columns are the seven of SPEC §6, so such results are not stored
+        raise ResultError(f"{source}: protocol {protocol!r} results are not stored on the leaderboard, which ranks "
+                          f"{', '.join(sorted(PROTOCOL_BENCHMARK))} results (SPEC §6 metrics)")
     if not isinstance(data["metrics"], dict):
         raise ResultError(f"{source}: field 'metrics' must be an object")
     metrics = {}

@@ -273,3 +273,11 @@ def test_cli_add_show_and_errors(tmp_path, result_file, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("protocol", ["mevis", "revos", "revos-fixed"])
+def test_results_of_protocols_the_board_does_not_rank_are_refused_in_one_line(protocol):
+    result = {"protocol": protocol, "metrics": {"J&F-Mean": 0.5, "J-Mean": 0.5, "F-Mean": 0.5}, "units": [],
+              "evaluator_version": "0.1.0", "dataset": {}, "submission_sha256": "0" * 64}
+    with pytest.raises(ResultError, match=f"protocol '{protocol}' results are not stored on the leaderboard"):
+        parse_result(result, "out.json")

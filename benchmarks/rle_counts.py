@@ -80,7 +80,7 @@ def main() -> None:
 
     from pycocotools import mask as mask_utils
 
-    from instrack.evaluation.submission import coco_rle
+    from instrack import coco_rle
     from instrack.masks import MaskError
 
     def ours(counts, height, width):

@@ -14,6 +14,9 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
+#: The largest mask file a reader opens (PNG masks are KBs; 64 MB bounds a hostile one).
+MAX_MASK_BYTES = 64 << 20
+
 # Modes whose pixels are one integer each; palette PNGs decode to their indices.
 SINGLE_CHANNEL_MODES = {"1", "L", "P", "I", "I;16", "I;16B", "I;16L"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from instrack.evaluation.submission import coco_rle
+from instrack import coco_rle
 from instrack.masks import MaskError
 
 from fuzz_settings import fuzz

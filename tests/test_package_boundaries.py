@@ -36,9 +36,20 @@ def test_instrack_imports_no_sibling_package():
     assert not offenders, "\n".join(offenders)
 
 
+def test_the_dataset_tooling_does_not_import_the_evaluator():
+    offenders = []
+    for path in sorted((PACKAGE / "dataset").rglob("*.py")):
+        for module in _imported_modules(path):
+            if module.startswith("instrack.evaluation"):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)} imports {module}")
+    assert not offenders, "\n".join(offenders)
+
+
 def test_evaluator_and_dataset_are_subpackages():
     top = {p.stem for p in PACKAGE.glob("*.py")}
-    assert top <= {"__init__", "errors", "fileio", "masks"}, top
+    # shared by both halves: errors, files, masks, and the readers of untrusted
+    # COCO RLE and zip archives (submissions and dataset releases alike)
+    assert top <= {"__init__", "errors", "fileio", "masks", "coco_rle", "archives"}, top
     for sub in ("evaluation", "evaluation/protocols", "evaluation/submission", "dataset", "dataset/sources"):
         assert (PACKAGE / sub / "__init__.py").is_file(), sub
 

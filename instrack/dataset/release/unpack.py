@@ -1,7 +1,7 @@
 """Unpacking a release archive into a private folder, refusing hostile input.
 
 Zips are judged by the same rules as submissions
-(instrack.evaluation.submission.zipped: zip slip, symbolic links, encryption,
+(instrack.archives, shared with submissions: zip slip, symbolic links, encryption,
 absurd sizes and compression ratios); tars by the equivalent rules (links,
 devices, paths leaving the tree, sizes). Declared sizes can lie, so every
 member is copied with a cap, and the bytes written in total are capped too.
@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from instrack.errors import DataError
-from instrack.evaluation.submission.zipped import (
+from instrack.archives import (
     MAX_MEMBER_BYTES,
     MAX_MEMBERS,
     MAX_TOTAL_BYTES,

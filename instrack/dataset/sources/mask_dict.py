@@ -138,7 +138,7 @@ def index_mask_dict(path: str | Path, wanted: set[str] | None = None) -> dict[st
 
 
 def _size_of(rle, path: Path, key: str) -> tuple[int, int]:
-    from instrack.evaluation.submission.coco_rle import check_size
+    from instrack.coco_rle import check_size
     from instrack.masks import MaskError
 
     size = rle.get("size") if isinstance(rle, dict) else None
@@ -171,8 +171,7 @@ def decode_rle(rle, shape: tuple[int, int], where: str) -> np.ndarray:
     pycocotools trusts its input and writes past its buffer on bad counts."""
     from pycocotools import mask as mask_utils
 
-    from instrack.evaluation.submission.coco_rle import check_size
-    from instrack.evaluation.submission.rle import rle_counts
+    from instrack.coco_rle import check_size, runs_of
     from instrack.masks import MaskError
 
     if not isinstance(rle, dict) or "counts" not in rle or "size" not in rle:
@@ -182,7 +181,7 @@ def decode_rle(rle, shape: tuple[int, int], where: str) -> np.ndarray:
     counts = rle["counts"]
     try:
         check_size(list(shape))
-        rle_counts(counts, *shape)
+        runs_of(counts, *shape)
     except MaskError as err:
         raise DataError(f"{where}: {err}") from None
     if isinstance(counts, list):

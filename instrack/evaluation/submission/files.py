@@ -13,10 +13,8 @@ import os
 import stat
 from typing import BinaryIO
 
-from instrack.masks import MaskError
-
 # A 480p mask PNG is a few kB; 64 MB for one mask file is already absurd.
-MAX_MASK_BYTES = 64 << 20
+from instrack.masks import MAX_MASK_BYTES, MaskError  # noqa: F401  (MAX_MASK_BYTES: shared with archives.py)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)

@@ -19,7 +19,7 @@ import numpy as np
 
 from instrack.errors import Problem, SubmissionError
 from instrack.masks import MaskError
-from instrack.evaluation.submission import coco_rle
+from instrack import coco_rle
 from instrack.evaluation.submission.base import FrameReader, Submission
 from instrack.evaluation.submission.files import open_regular, read_limited
 

@@ -155,3 +155,27 @@ def test_bad_ground_truth_rle_is_refused_before_decoding(tmp_path):
         decode_rle({"size": [4, 4], "counts": "0"}, (4, 4), "gt")
     with pytest.raises(DataError, match="size 5x4"):
         decode_rle({"size": [5, 4], "counts": "04"}, (4, 4), "gt")
+
+
+@pytest.mark.upstream
+def test_live_official_scorer_matches_the_stored_outputs(tmp_path):
+    """INSTRACK_UPSTREAM=DIR with DIR/henghuiding/MeViS a checkout (tests/upstream.py);
+    INSTRACK_UPSTREAM_PYTHON names an interpreter with the official scorer's imports
+    (numpy, opencv-python, pycocotools, scikit-image), default this one."""
+    import os
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).parent))
+    from official_mevis import prepared_script, run_official
+    from upstream import checkout
+
+    mevis = checkout("henghuiding/MeViS")
+    name = sorted(OFFICIAL["sets"])[0]
+    stored = OFFICIAL["sets"][name]
+    gt, pred, spec = make_set(tmp_path, **stored["spec"])
+    script = prepared_script(mevis, 2, tmp_path / "upstream")
+    live = run_official(script, os.environ.get("INSTRACK_UPSTREAM_PYTHON", sys.executable), gt / spec.split, pred,
+                        tmp_path / "official.json", timeout=300)
+    assert live["per_expression"] == stored["per_expression"]
+    for key in ("J", "F", "J&F"):
+        assert abs(live[key] - stored["printed"][key]) < 1e-9

@@ -4,7 +4,7 @@
 
 DIR holds one checkout per repository, named as on GitHub: DIR/dvlab-research/LISA,
 DIR/wjn922/ReferFormer, DIR/bo-miao/SgMg, DIR/lxa9867/R2VOS,
-DIR/wudongming97/OnlineRefer, DIR/cilinyan/VISA. Without the variable the tests skip (CI has no
+DIR/wudongming97/OnlineRefer, DIR/cilinyan/VISA, DIR/henghuiding/MeViS. Without the variable the tests skip (CI has no
 checkouts); with it, a missing checkout is a failure that names it.
 """
 
@@ -25,6 +25,7 @@ REPOSITORIES = {
     "lxa9867/R2VOS": "inference_ytvos.py",
     "wudongming97/OnlineRefer": "inference_ytvos_online.py",
     "cilinyan/VISA": "tools/eval_revos.py",
+    "henghuiding/MeViS": "tools/eval_mevis.py",
 }
 
 

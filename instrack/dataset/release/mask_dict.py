@@ -12,8 +12,8 @@ on counts that overrun the frame, and an archive is untrusted input.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,14 +21,41 @@ import numpy as np
 from instrack.errors import DataError
 
 
-def read_mask_dict(path: Path) -> dict[str, list[Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise DataError(f"{path}: expected {{anno_id: [RLE or null per frame, ...]}}")
-    return {str(k): v for k, v in data.items()}
+class MaskDict(Mapping):
+    """anno_id -> its list of RLEs (or null), read by offset from the file when
+    asked: the evaluator's streaming index (`index_mask_dict`), so a release's
+    mask_dict, GBs for MeViS's train split, is never held whole in memory. The
+    last anno_id read is kept, since conversion asks for it frame after frame."""
+
+    def __init__(self, path: Path):
+        from instrack.dataset.sources.mask_dict import MaskDictReader, index_mask_dict
+
+        entries = index_mask_dict(path)
+        self._lengths = {key: entry.n_frames for key, entry in entries.items()}
+        self._reader = MaskDictReader(str(path), {k: (e.offset, e.length) for k, e in entries.items()})
+        self._last: tuple[str, list] | None = None
+
+    def __getitem__(self, anno_id: str) -> list:
+        if self._last is None or self._last[0] != anno_id:
+            if anno_id not in self._lengths:
+                raise KeyError(anno_id)
+            self._last = (anno_id, self._reader.rles(anno_id))
+        return self._last[1]
+
+    def __contains__(self, anno_id: object) -> bool:
+        return anno_id in self._lengths
+
+    def __iter__(self):
+        return iter(self._lengths)
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+
+def read_mask_dict(path: Path) -> MaskDict:
+    """The release's mask_dict.json, indexed (DataError naming the file if it is not
+    {anno_id: [RLE or null per frame, ...]})."""
+    return MaskDict(Path(path))
 
 
 def decode_rle(rle: Any, where: str) -> np.ndarray | None:

@@ -25,9 +25,11 @@ import pytest
 
 from upstream import checkout
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("segment_anything")
-pytest.importorskip("peft")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch", "segment_anything", "peft")
+
+import torch  # noqa: E402
 
 pytestmark = pytest.mark.upstream
 

@@ -26,7 +26,11 @@ import pytest
 
 from upstream import checkout
 
-torch = pytest.importorskip("torch")
+from helpers import need_extra  # noqa: E402
+
+need_extra("trackgpt", "torch")
+
+import torch  # noqa: E402
 
 from instrack.evaluation import validate  # noqa: E402
 from instrack.dataset.layout import read_split  # noqa: E402

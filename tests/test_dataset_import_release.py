@@ -335,7 +335,9 @@ def test_rle_decoding_against_a_hand_made_mask():
 
 
 def test_the_card_of_an_imported_release_says_where_it_came_from(tmp_path, capsys):
-    pytest.importorskip("pyarrow")
+    from helpers import need_extra
+
+    need_extra("data", "pyarrow")
     out = tmp_path / "root"
     assert run(capsys, "import-release", str(build_release(tmp_path, "per-target")), "--out", str(out), "--quiet")[0] == 0
     meta = json.loads((out / "test" / "meta_expressions.json").read_text())

@@ -152,8 +152,11 @@ def test_readers_name_the_broken_file(stage1, tmp_path) -> None:
 
 @pytest.mark.torch
 def test_tiny_run_mixes_every_stage1_source_and_its_loss_falls(stage1, tmp_path) -> None:
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("segment_anything")
+    from helpers import need_extra
+
+    need_extra("trackgpt", "torch", "segment_anything")
+    import torch
+
     from trackgpt.train import TrainConfig, parse_data_args, train
 
     threads = torch.get_num_threads()
@@ -235,8 +238,9 @@ def test_llava_instruct_reader_fuzzed(tmp_path_factory, records) -> None:
 
 @pytest.mark.torch
 def test_train_verb_reads_stage1_datasets_and_names_bad_ones(stage1, tmp_path, capsys) -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("segment_anything")
+    from helpers import need_extra
+
+    need_extra("trackgpt", "torch", "segment_anything")
     from instrack.cli.main import main
 
     base = ["train", "--preset", "tiny", "--stage", "image", "--out", str(tmp_path / "run"), "--epochs", "1",

@@ -57,3 +57,18 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file that a user or an archive supplied: any way it fails to parse
+    (bad bytes, bad syntax, nesting deep enough to exhaust the parser's recursion,
+    an integer of thousands of digits) is a DataError naming the file."""
+    from instrack.errors import DataError
+
+    try:
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except (UnicodeDecodeError, ValueError) as err:  # json.JSONDecodeError is a ValueError
+        raise DataError(f"{path}: not valid JSON ({' '.join(str(err).split())[:200]})") from None
+    except RecursionError:
+        raise DataError(f"{path}: not valid JSON (nested too deeply)") from None

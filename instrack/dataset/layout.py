@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from instrack.errors import DataError
-from instrack.fileio import atomic_write_json
+from instrack.fileio import atomic_write_json, read_json
 from instrack.dataset.model import KINDS, Instruction, Split, Video
 
 META = "meta_expressions.json"
@@ -42,10 +41,7 @@ def read_split(root: str | Path, split: str = "test") -> Split:
         found = available_splits(root)
         hint = f" (splits here: {', '.join(found)})" if found else " (no split folder with a meta_expressions.json)"
         raise DataError(f"{meta_path}: missing{hint}")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{meta_path}: not valid JSON ({err})") from err
+    meta = read_json(meta_path)
     return parse_meta(meta, split=split, root=folder, where=str(meta_path))
 
 

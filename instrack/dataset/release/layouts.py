@@ -20,7 +20,6 @@ one target. Everything that cannot be mapped is a problem naming its path.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +30,7 @@ from instrack.dataset.layout import META
 from instrack.dataset.model import KINDS, REPHRASE, SEED
 from instrack.dataset.release.mask_dict import decode_rle, read_mask_dict
 from instrack.errors import DataError
+from instrack.fileio import read_json
 from instrack.masks import MaskError, read_mask
 
 REF_YTVOS, MEVIS, PER_TARGET = "ref-youtube-vos", "mevis", "per-target-folders"
@@ -76,10 +76,7 @@ class Found:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
+    return read_json(path)
 
 
 def find_split_folders(tree: Path) -> list[tuple[str, Path, Path]]:

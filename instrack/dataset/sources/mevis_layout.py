@@ -13,11 +13,11 @@ mask of their anno_ids is null), so their ground truth is empty in every frame.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 
 META_NAME = "meta_expressions.json"
 MASK_DICT = "mask_dict.json"
@@ -73,10 +73,7 @@ def read_mevis_split(root: str | Path, split: str, meta_name: str = META_NAME) -
         found = sorted(p.name for p in root.iterdir() if (p / meta_name).is_file()) if root.is_dir() else []
         hint = f" (splits here: {', '.join(found)})" if found else ""
         raise DataError(f"{meta_path}: missing{hint}")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{meta_path}: not valid JSON ({err})") from err
+    meta = read_json(meta_path)
     if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
         raise DataError(f'{meta_path}: expected {{"videos": {{...}}}}')
     videos = []

@@ -13,13 +13,13 @@ annotations, as the converter moves them."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from instrack.dataset.sources.davis_layout import DavisSequence
 from instrack.errors import DataError
+from instrack.fileio import read_json
 
 META_DIR = "meta_expressions"
 META_NAME = "meta_expressions.json"
@@ -79,10 +79,7 @@ def _load_meta(path: Path) -> dict:
         found = sorted(p.name for p in path.parent.parent.iterdir() if p.is_dir()) if path.parent.parent.is_dir() else []
         hint = f" (splits here: {', '.join(found)})" if found else ""
         raise DataError(f"{path}: missing{hint}")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
+    meta = read_json(path)
     if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
         raise DataError(f'{path}: expected {{"videos": {{...}}}}')
     return meta["videos"]

@@ -15,12 +15,12 @@ expression 0.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 
 MASKS = "mask_dict.json"
 FOREGROUND = "mask_dict_foreground.json"
@@ -73,11 +73,7 @@ class RevosSplit:
 def _load_json(path: Path) -> Any:
     if not path.is_file():
         raise DataError(f"{path}: missing")
-    try:
-        with open(path, "rb") as handle:
-            return json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
+    return read_json(path)
 
 
 def read_revos_split(root: str | Path, split: str) -> RevosSplit:

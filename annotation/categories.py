@@ -90,8 +90,10 @@ def load_synonyms(path: str | Path | None) -> dict[str, tuple[str, ...]]:
     path = Path(path)
     try:
         extra = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UsageError(f"{path}: cannot read the synonyms file ({err})") from err
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # json.JSONDecodeError is a ValueError
+        raise UsageError(f"{path}: cannot read the synonyms file ({' '.join(str(err).split())[:200]})") from err
+    except RecursionError:
+        raise UsageError(f"{path}: cannot read the synonyms file (nested too deeply)") from None
     if not isinstance(extra, dict) or not all(
         isinstance(v, list) and all(isinstance(w, str) for w in v) for v in extra.values()
     ):

@@ -126,6 +126,10 @@ def load_result(path: str | Path) -> Result:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ResultError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from err
+    except ValueError as err:  # an integer of thousands of digits
+        raise ResultError(f"{path}: not valid JSON ({' '.join(str(err).split())[:200]})") from None
+    except RecursionError:
+        raise ResultError(f"{path}: not valid JSON (nested too deeply)") from None
     return parse_result(data, str(path))
 
 

@@ -40,3 +40,33 @@ def test_a_meta_file_that_does_not_parse_is_one_named_error(tmp_path: Path, layo
         read(tmp_path)
     message = str(caught.value)
     assert message.startswith(str(meta)) and "\n" not in message and len(message) < 400, message
+
+
+def _manifest(path):
+    from instrack.dataset.manifest import load_manifest
+
+    return load_manifest(path)
+
+
+def _vipseg_categories(path):
+    from instrack.dataset.sources.vipseg import load_categories
+
+    return load_categories(path)
+
+
+def _llava_instruct(path):
+    pytest.importorskip("trackgpt.data.conversations")
+    from trackgpt.data.conversations import read_llava_instruct
+
+    return read_llava_instruct(path)
+
+
+@pytest.mark.parametrize("reader", [_manifest, _vipseg_categories, _llava_instruct])
+@pytest.mark.parametrize("kind", sorted(BAD_JSON))
+def test_other_user_json_files_fail_in_one_named_line(tmp_path: Path, reader, kind: str) -> None:
+    path = tmp_path / "file.json"
+    path.write_bytes(BAD_JSON[kind])
+    with pytest.raises(DataError) as caught:
+        reader(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and "\n" not in message and len(message) < 400, message

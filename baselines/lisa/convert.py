@@ -129,5 +129,7 @@ def read_config(folder: str | Path, flag: str) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise LisaCheckpointError(f"{flag} {path}: missing") from err
-    except json.JSONDecodeError as err:
-        raise LisaCheckpointError(f"{flag} {path}: not JSON ({err})") from err
+    except (UnicodeDecodeError, ValueError) as err:  # json.JSONDecodeError is a ValueError
+        raise LisaCheckpointError(f"{flag} {path}: not JSON ({' '.join(str(err).split())[:200]})") from None
+    except RecursionError:
+        raise LisaCheckpointError(f"{flag} {path}: not JSON (nested too deeply)") from None

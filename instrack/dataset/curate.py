@@ -32,7 +32,7 @@ from PIL import Image
 
 from instrack.dataset.checksums import write_checksums
 from instrack.errors import DataError, InsTrackError, UsageError
-from instrack.fileio import atomic_write_json
+from instrack.fileio import atomic_write_json, read_json
 from instrack.dataset.layout import META
 from instrack.dataset.manifest import Entry, Manifest
 
@@ -291,10 +291,7 @@ def _read_instructions(path: Path) -> dict[str, dict]:
     """{video: its meta entry} from a meta_expressions.json-like file, or {}."""
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
+    data = read_json(path)
     videos = data.get("videos") if isinstance(data, dict) else None
     if not isinstance(videos, dict):
         raise DataError(f'{path}: expected {{"videos": {{...}}}}')

@@ -13,7 +13,6 @@ the paper's 183 videos). Per video:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 
 FORMAT = "instrack-manifest"
 SUPPORTED_VERSIONS = (1,)
@@ -133,11 +133,9 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
     """Read and check a manifest; every problem is a DataError naming the file and the video."""
     path = Path(path) if path is not None else default_manifest_path()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError as err:
         raise DataError(f"{path}: manifest not found") from err
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise DataError(f'{path}: not an InsTrack manifest (expected "format": "{FORMAT}")')
     version = raw.get("version")

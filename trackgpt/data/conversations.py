@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 from trackgpt.data.readers import TrainItem
 
 EXPLANATORY_TEXT_ONLY = 0.1  # LISA's --explanatory default
@@ -42,10 +43,7 @@ def read_llava_instruct(path: str | Path, split: str = "train", rephrasings: boo
         path = path / "llava_instruct_150k.json"
     if not path.is_file():
         raise DataError(f"{path}: LLaVA-Instruct JSON not found")
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
+    records = read_json(path)
     if not isinstance(records, list):
         raise DataError(f"{path}: expected a list of conversations")
     candidates = [path.parent / "images", path.parent.parent / "coco" / "train2017"]

@@ -26,7 +26,6 @@ part" or "the part of the object" at random.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 from trackgpt.data.readers import TrainItem
 
 
@@ -244,10 +244,7 @@ class CocoImage:
 def _load_json(path: Path) -> dict:
     if not path.is_file():
         raise DataError(f"{path}: annotation file not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
+    return read_json(path)
 
 
 def _coco_items(source: str, ann_path: Path, image_root: Path, name_of) -> list[CocoImage]:

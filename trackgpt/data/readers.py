@@ -25,6 +25,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from instrack.errors import DataError, UsageError
+from instrack.fileio import read_json
 from instrack.dataset.layout import parse_meta, read_split
 from instrack.masks import MaskError, read_mask
 from instrack.dataset.model import REPHRASE
@@ -124,10 +125,7 @@ def read_ref_youtube_vos(root: str | Path, split: str = "train", rephrasings: bo
     meta_path = next((p for p in candidates if p.is_file()), None)
     if meta_path is None:
         raise DataError(f"{root}: no Ref-YouTube-VOS expressions (looked for {candidates[0]} and {candidates[1]})")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{meta_path}: not valid JSON ({err})") from err
+    meta = read_json(meta_path)
     return _items_from_split(parse_meta(meta, split, root / split, str(meta_path)), "referring", rephrasings, "refytvos")
 
 

@@ -17,13 +17,13 @@ picks up to three per image for one batch row; we train one per row).
 from __future__ import annotations
 
 import io
-import json
 import pickle
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 from trackgpt.data.image_sets import CocoTarget
 from trackgpt.data.readers import TrainItem
 
@@ -74,10 +74,7 @@ def read_refer(kind: str, root: str | Path, split: str = "train") -> list[RefIma
     instances_path = root / "instances.json"
     if not instances_path.is_file():
         raise DataError(f"{root}: no instances.json beside {refs_path.name}")
-    try:
-        instances = json.loads(instances_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{instances_path}: not valid JSON ({err})") from err
+    instances = read_json(instances_path)
     candidates = [root / "images", root.parent / "images" / "mscoco" / "images" / "train2014",
                   root.parent / "images" / "train2014"]
     image_root = next((c for c in candidates if c.is_dir()), None)

@@ -24,7 +24,6 @@ differently from DAVIS; every public loader maps them, and so do we.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 from instrack.masks import MaskError, read_mask
 
 RESOLUTION = "480p"
@@ -182,10 +182,7 @@ class DavisSource:
         path = self.root / "davis_semantics.json"
         if not path.is_file():
             return {}
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: not valid JSON ({err})") from err
+        return read_json(path)
 
     def category(self, seq: str, obj_id: int) -> str | None:
         return self.semantics.get(seq, {}).get(str(obj_id))

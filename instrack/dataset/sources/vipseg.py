@@ -16,7 +16,6 @@ list lacks) are reported as anomalies, not passed through.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from instrack.errors import DataError
+from instrack.fileio import read_json
 from instrack.masks import MaskError, read_mask
 
 VOID = 0
@@ -67,11 +67,9 @@ class Anomaly:
 def load_categories(path: str | Path) -> dict[int, Category]:
     path = Path(path)
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
+        entries = read_json(path)
     except FileNotFoundError as err:
         raise DataError(f"{path}: missing (VIPSeg ships it beside imgs/ and panomasks/)") from err
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
     if isinstance(entries, dict):  # the COCO-style json wraps them
         entries = entries.get("categories", [])
     out: dict[int, Category] = {}

@@ -14,6 +14,8 @@ one process and in --workers processes), and with --official the official
 davis2017-evaluation's time on the same data, plus the largest difference
 between the two results' global numbers and per-object means. Peak memory is
 the largest resident set of any one process (ru_maxrss of the children).
+`instrack_decode_s` is the same decode with instrack's own reader
+(instrack/png_decode.py, which is faster than Pillow on plain mask PNGs).
 """
 
 from __future__ import annotations
@@ -52,23 +54,30 @@ json.dump(out, open(sys.argv[5], "w"), default=float)
 """
 
 
-def _decode_folder(folder: str) -> int:
+def _decode_folder(folder: str, decoder: str = "pillow") -> int:
+    """Decode every PNG of a folder: with Pillow (the floor any Pillow-based
+    scorer pays) or with instrack's own reader (png_decode, Pillow fallback)."""
+    from instrack.masks import read_mask
+
     count = 0
     for name in sorted(os.listdir(folder)):
-        with Image.open(os.path.join(folder, name)) as image:
-            np.asarray(image)
+        if decoder == "pillow":
+            with Image.open(os.path.join(folder, name)) as image:
+                np.asarray(image)
+        else:
+            read_mask(os.path.join(folder, name))
         count += 1
     return count
 
 
-def decode_floor(folders: list[str], workers: int) -> float:
+def decode_floor(folders: list[str], workers: int, decoder: str = "pillow") -> float:
     start = time.perf_counter()
     if workers <= 1:
         for folder in folders:
-            _decode_folder(folder)
+            _decode_folder(folder, decoder)
     else:
         with Pool(workers) as pool:
-            pool.map(_decode_folder, folders, chunksize=1)
+            pool.starmap(_decode_folder, [(folder, decoder) for folder in folders], chunksize=1)
     return time.perf_counter() - start
 
 
@@ -126,6 +135,7 @@ def main() -> int:
     decode_floor(folders, 1)
     figures["decode_floor_1proc_s"] = decode_floor(folders, 1)
     figures["decode_floor_s"] = decode_floor(folders, args.workers)
+    figures["instrack_decode_s"] = decode_floor(folders, args.workers, "instrack")
 
     ours_json = data / "instrack-semi.json"
     command = [sys.executable, "-m", "instrack.cli.main", "evaluate", "--gt", str(gt), "--pred", str(pred),
@@ -178,6 +188,11 @@ def mevis_main(args) -> int:
         "size": f"{spec.width}x{spec.height}", "workers": args.workers,
         "mask_dict_mb": round((gt / spec.split / "mask_dict.json").stat().st_size / 2**20, 1),
     }
+    # the decode floors: every prediction PNG decoded, in --workers processes
+    folders = sorted(str(p) for p in pred.glob("*/*") if p.is_dir())
+    decode_floor(folders, args.workers)  # warm the page cache
+    figures["pillow_decode_s"] = decode_floor(folders, args.workers)
+    figures["instrack_decode_s"] = decode_floor(folders, args.workers, "instrack")
     ours_json = data / "instrack-mevis.json"
     command = [sys.executable, "-m", "instrack.cli.main", "evaluate", "--protocol", "mevis", "--gt", str(gt),
                "--split", spec.split, "--pred", str(pred), "--workers", str(args.workers), "--quiet",

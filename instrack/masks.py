@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -75,7 +76,32 @@ def probe_mask(source: bytes | str | os.PathLike | BinaryIO) -> tuple[int, int]:
 
 
 def read_mask(source: bytes | str | os.PathLike) -> np.ndarray:
-    """Decode a single-channel or palette PNG into a 2-D integer array."""
+    """Decode a single-channel or palette PNG into a 2-D integer array.
+
+    The plain 8-bit grey and palette PNGs masks are saved as decode through
+    png_decode (several times faster, the same array); anything else, and
+    every damaged file, through Pillow."""
+    from instrack.png_decode import decode_plain_png
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        try:
+            status = os.stat(source)
+            if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_MASK_BYTES:
+                with open(source, "rb") as handle:
+                    source = handle.read()
+        except OSError:
+            pass  # Pillow's open below reports it as before
+    if isinstance(source, bytes):
+        array = decode_plain_png(source)
+        if array is not None:
+            return array
+    return read_mask_with_pillow(source)
+
+
+def read_mask_with_pillow(source: bytes | str | os.PathLike) -> np.ndarray:
+    """read_mask without the fast path: every PNG through Pillow."""
     image = _open(source)
     try:
         _check_mode(image)

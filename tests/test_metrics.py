@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from instrack.evaluation.metrics import boundary_map, dilate_disk, disk, boundary_radius, decay_edges, f_measure, jaccard, statistics
+from instrack.evaluation.metrics import (UNKNOWN, boundary_map, boundary_radius, decay_edges, disk, disk_as_rectangles,
+                                        f_measure, jaccard, mask_extent, matched_within, score_frame, statistics)
 
 
 def masks(h=20, w=30):
@@ -115,10 +116,42 @@ def test_one_frame_video():
     assert (s.mean, s.recall, s.decay) == (0.7, 1.0, 0.0)
 
 
-@pytest.mark.parametrize("radius", [1, 2, 3, 6, 8, 9, 13])
-def test_rectangle_dilation_equals_disk_dilation(radius):
+@pytest.mark.parametrize("radius", [1, 2, 3, 6, 8, 9, 12, 13])
+def test_rectangles_cover_exactly_the_disk(radius):
+    covered = np.zeros((2 * radius + 1, 2 * radius + 1), np.uint8)
+    for half_height, half_width in disk_as_rectangles(radius):
+        covered[radius - half_height : radius + half_height + 1, radius - half_width : radius + half_width + 1] = 1
+    assert np.array_equal(covered, disk(radius))
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 6, 8, 9, 12, 13])
+@pytest.mark.parametrize("density", [0.0005, 0.01, 0.2])
+def test_matched_within_equals_opencv_dilation_by_the_disk(radius, density):
+    """The integral-image count against OpenCV's own dilation by disk(radius)."""
     import cv2
 
     rng = np.random.default_rng(radius)
-    image = (rng.random((57, 91, 2)) < 0.01).astype(np.uint8)
-    assert np.array_equal(dilate_disk(image, radius), cv2.dilate(image, disk(radius)))
+    targets = rng.random((157, 291)) < density
+    points_map = rng.random(targets.shape) < 0.05
+    points = np.argwhere(points_map)[:, ::-1]  # (x, y)
+    dilated = cv2.dilate(targets.astype(np.uint8), disk(radius)).astype(bool)
+    assert matched_within(points, targets, radius) == int(np.count_nonzero(dilated & points_map))
+
+
+def test_extent_is_the_box_of_the_set_pixels_and_any_larger_box_scores_the_same():
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        gt = np.zeros((120, 200), bool)
+        pred = np.zeros((120, 200), np.uint8)
+        y, x = rng.integers(0, 100, 2)
+        gt[y : y + 15, x : x + 30] = True
+        pred[y + 3 : y + 20, x + 10 : x + 40] = 255
+        y0, y1, x0, x1 = mask_extent(gt)
+        rows, cols = np.flatnonzero(gt.any(axis=1)), np.flatnonzero(gt.any(axis=0))
+        assert (y0, y1 - 1, x0, x1 - 1) == (rows[0], rows[-1], cols[0], cols[-1])
+        exact = score_frame(gt, pred)
+        assert score_frame(gt, pred, gt_extent=UNKNOWN, pred_extent=mask_extent(pred)) == exact
+        larger = (max(y0 - 7, 0), y1 + 4, 0, x1 + 30)
+        assert score_frame(gt, pred, gt_extent=larger, pred_extent=(0, 120, 0, 200)) == exact
+    assert mask_extent(np.zeros((4, 4), bool)) is None
+    assert score_frame(np.zeros((4, 4), bool), np.zeros((4, 4), bool), gt_extent=None, pred_extent=None) == (1.0, 1.0)

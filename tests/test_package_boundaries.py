@@ -47,9 +47,9 @@ def test_the_dataset_tooling_does_not_import_the_evaluator():
 
 def test_evaluator_and_dataset_are_subpackages():
     top = {p.stem for p in PACKAGE.glob("*.py")}
-    # shared by both halves: errors, files, masks, and the readers of untrusted
-    # COCO RLE and zip archives (submissions and dataset releases alike)
-    assert top <= {"__init__", "errors", "fileio", "masks", "coco_rle", "archives"}, top
+    # shared by both halves: errors, files, masks (and their PNG decoder), and the
+    # readers of untrusted COCO RLE and zip archives (submissions and dataset releases alike)
+    assert top <= {"__init__", "errors", "fileio", "masks", "png_decode", "coco_rle", "archives"}, top
     for sub in ("evaluation", "evaluation/protocols", "evaluation/submission", "dataset", "dataset/sources"):
         assert (PACKAGE / sub / "__init__.py").is_file(), sub
 

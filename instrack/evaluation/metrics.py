@@ -3,9 +3,10 @@
 Numerically identical to davisvideochallenge/davis2017-evaluation (checked by
 tests/test_metrics_reference.py and, outside the repo, against the official
 code itself), but faster: masks stay boolean, the boundary work is done on
-the crop that holds both masks rather than on the whole frame, and where the
-boundaries are sparse on that crop (large objects at 720p) their pixels are
-matched by nearest-neighbour distance instead of by dilating the crop.
+the crop that holds both masks rather than on the whole frame, and boundary
+pixels are matched by counting, with an integral image, the other boundary's
+pixels in the rectangles whose union is the tolerance disk, instead of by
+dilating the crop with the disk (the same sets; about 5x faster at 720p).
 """
 
 from __future__ import annotations
@@ -32,63 +33,139 @@ def disk(radius: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def disk_as_rectangles(radius: int) -> tuple[np.ndarray, ...]:
-    """Centred rectangles whose union is exactly disk(radius).
-
-    Dilating by each rectangle (separable, constant cost per pixel in OpenCV)
-    and taking the maximum equals dilating by the disk, at about 60% of the cost
-    of OpenCV's generic kernel (tests/test_metrics.py checks the equality)."""
+def disk_as_rectangles(radius: int) -> tuple[tuple[int, int], ...]:
+    """(half height, half width) of centred rectangles whose union is exactly
+    disk(radius): for each distinct half width of the disk's rows, the tallest
+    rectangle that fits (tests/test_metrics.py checks the union). Largest area
+    first: most points near a boundary fall in the first one tried."""
     half_widths = [math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1)]
     rectangles = []
     for half_width in sorted(set(half_widths), reverse=True):
         half_height = max(dy for dy, w in enumerate(half_widths) if w >= half_width)
-        rectangles.append(np.ones((2 * half_height + 1, 2 * half_width + 1), np.uint8))
-    return tuple(rectangles)
+        rectangles.append((half_height, half_width))
+    return tuple(sorted(rectangles, key=lambda hw: -(2 * hw[0] + 1) * (2 * hw[1] + 1)))
 
 
-def dilate_disk(image: np.ndarray, radius: int) -> np.ndarray:
-    """Dilation of a uint8 image (1 to 4 channels) by disk(radius)."""
-    out = None
-    for rectangle in disk_as_rectangles(radius):
-        dilated = cv2.dilate(image, rectangle)
-        out = dilated if out is None else np.maximum(out, dilated, out=out)
-    return out
+#: an extent argument that the caller did not compute
+UNKNOWN = "unknown"
 
 
-def _crop(gt: np.ndarray, pred: np.ndarray) -> tuple[slice, slice] | None:
-    """The extent of gt | pred plus one row/column each side (clipped), or None
-    when both are empty. Everything J and F look at lies inside it: the row
-    before the extent can hold boundary pixels; the row after is background in
-    both masks, so the edge replication at the crop's border adds no boundary."""
-    union = np.logical_or(gt, pred)
-    rows = np.flatnonzero(union.any(axis=1))
+def mask_extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1), end-exclusive, of the non-zero pixels of a 2-D mask;
+    None when it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
-    y0, y1 = rows[0], rows[-1]
-    cols = np.flatnonzero(union[y0 : y1 + 1].any(axis=0))
-    x0, x1 = cols[0], cols[-1]
-    height, width = gt.shape
-    return slice(max(y0 - 1, 0), min(y1 + 2, height)), slice(max(x0 - 1, 0), min(x1 + 2, width))
+    y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[y0:y1].any(axis=0))
+    return y0, y1, int(cols[0]), int(cols[-1]) + 1
+
+
+class PreparedMask:
+    """One mask of one frame, ready to be scored against others: its extent,
+    area, boundary pixels and the integral image of its boundary map, all
+    worked out on its own window (its extent plus one pixel each side) rather
+    than on the frame. Ground truth shared by several predictions (MeViS
+    expressions with the same objects) is prepared once.
+
+    The window holds every boundary pixel: a pixel above or left of it has
+    only background below and right of it, one below or right of it is
+    background with background neighbours; inside it, edge replication at a
+    window border that is not the frame's border compares background with
+    background. So the boundary on the window is the boundary on the frame.
+    Any box that holds the mask's non-zero pixels may be passed as `extent`."""
+
+    __slots__ = ("mask", "shape", "radius", "extent", "area", "points", "_window", "_boundary", "_sums", "_origin",
+                 "_stride")
+
+    def __init__(self, mask: np.ndarray, extent=UNKNOWN):
+        self.mask = mask
+        self.shape = mask.shape
+        self.radius = boundary_radius(*mask.shape)
+        self.extent = mask_extent(mask) if extent is UNKNOWN else extent
+        self._sums = None
+        if self.extent is None:
+            self.area, self.points, self._window = 0, _NO_POINTS, None
+            return
+        y0, y1, x0, x1 = self.extent
+        height, width = self.shape
+        self._window = (max(y0 - 1, 0), min(y1 + 1, height), max(x0 - 1, 0), min(x1 + 1, width))
+        wy0, wy1, wx0, wx1 = self._window
+        inside = _as_bool(mask[wy0:wy1, wx0:wx1])
+        self.area = int(np.count_nonzero(inside))
+        self._boundary = boundary_map(inside)
+        self.points = _points(self._boundary) + np.array([wx0, wy0], np.int32)  # (x, y) in the frame
+
+    def count_near(self, points: np.ndarray) -> int:
+        """How many of `points` ((x, y) in the frame) lie within disk(radius)
+        of one of this mask's boundary pixels: in the dilation of its boundary
+        map by the disk, the set DAVIS's F counts (see matched_within)."""
+        if self._window is None or len(points) == 0:
+            return 0
+        radius = self.radius
+        if self._sums is None:
+            # padded by 2r + 1: the rectangles around any point within r of the window stay inside
+            self._sums, self._stride = _padded_integral(self._boundary, 2 * radius + 1)
+            self._origin = (self._window[0] - 2 * radius - 1, self._window[2] - 2 * radius - 1)
+            del self._boundary
+        wy0, wy1, wx0, wx1 = self._window
+        xs, ys = points[:, 0], points[:, 1]
+        near = (ys >= wy0 - radius) & (ys < wy1 + radius) & (xs >= wx0 - radius) & (xs < wx1 + radius)
+        if not near.all():  # farther than r from the window: farther than r from every boundary pixel
+            xs, ys = xs[near], ys[near]
+        offsets = (ys.astype(np.intp) - self._origin[0]) * self._stride + (xs.astype(np.intp) - self._origin[1])
+        return _count_in_disk(self._sums, self._stride, offsets, radius)
+
+
+_NO_POINTS = np.empty((0, 2), np.int32)
 
 
 def _as_bool(mask: np.ndarray) -> np.ndarray:
     return mask if mask.dtype == bool else mask != 0
 
 
-def score_frame(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> tuple[float, float]:
+def score_frame(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None, *,
+                gt_extent=UNKNOWN, pred_extent=UNKNOWN) -> tuple[float, float]:
     """J and F of one frame. `gt` and `pred` are boolean or uint8 masks (non-zero
-    = inside); `void` marks pixels excluded from both metrics."""
-    radius = boundary_radius(*gt.shape)
-    window = _crop(gt, pred)
-    if window is None:
-        return 1.0, 1.0  # both empty: J's union and both boundaries are empty
-    gt, pred = _as_bool(gt[window]), _as_bool(pred[window])
+    = inside); `void` marks pixels excluded from both metrics. A caller that
+    knows a mask's extent (mask_extent, or any box holding its non-zero
+    pixels; None for an empty mask) passes it to save a scan of the frame."""
     if void is not None:
-        valid = ~void[window]
-        gt, pred = gt & valid, pred & valid
-    union = np.count_nonzero(gt | pred)
-    j = 1.0 if union == 0 else np.count_nonzero(gt & pred) / union
-    return j, _f_on_crop(gt, pred, radius)
+        valid = ~void
+        gt, pred = _as_bool(gt) & valid, _as_bool(pred) & valid
+        gt_extent = pred_extent = UNKNOWN
+    return score_prepared(PreparedMask(gt, gt_extent), PreparedMask(pred, pred_extent))
+
+
+def score_prepared(gt: PreparedMask, pred: PreparedMask) -> tuple[float, float]:
+    """J and F of one frame from its prepared ground truth and prediction."""
+    if gt.extent is None and pred.extent is None:
+        return 1.0, 1.0  # both empty: J's union and both boundaries are empty
+    overlap = _intersection(gt.extent, pred.extent)
+    if overlap is None:
+        intersection = 0
+    else:
+        y0, y1, x0, x1 = overlap
+        intersection = int(np.count_nonzero(np.logical_and(gt.mask[y0:y1, x0:x1], pred.mask[y0:y1, x0:x1])))
+    union = gt.area + pred.area - intersection
+    j = 1.0 if union == 0 else intersection / union
+    n_gt, n_pred = len(gt.points), len(pred.points)
+    if n_gt == 0 and n_pred == 0:
+        return j, 1.0
+    if n_gt == 0 or n_pred == 0:
+        return j, 0.0
+    precision = gt.count_near(pred.points) / float(n_pred)
+    recall = pred.count_near(gt.points) / float(n_gt)
+    if precision + recall == 0:
+        return j, 0.0
+    return j, 2 * precision * recall / (precision + recall)
+
+
+def _intersection(a, b) -> tuple[int, int, int, int] | None:
+    if a is None or b is None:
+        return None
+    y0, y1, x0, x1 = max(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
+    return (y0, y1, x0, x1) if y0 < y1 and x0 < x1 else None
 
 
 def jaccard(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> float:
@@ -111,50 +188,49 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _f_on_crop(gt: np.ndarray, pred: np.ndarray, radius: int | None) -> float:
-    gt_b = boundary_map(gt)
-    pred_b = boundary_map(pred)
-    n_gt = np.count_nonzero(gt_b)
-    n_pred = np.count_nonzero(pred_b)
-    if n_gt == 0 and n_pred == 0:
-        return 1.0
-    if n_gt == 0 or n_pred == 0:
-        return 0.0
-    if (n_gt + n_pred) * POINTS_PER_AREA < gt_b.size:
-        # few boundary pixels on a large crop: match them by nearest-neighbour
-        # distance instead of dilating the whole crop (same sets, see _matched)
-        gt_points, pred_points = _points(gt_b), _points(pred_b)
-        precision = _matched(pred_points, gt_points, radius) / float(n_pred)
-        recall = _matched(gt_points, pred_points, radius) / float(n_gt)
-    else:
-        # both boundary maps dilated in one call, as the two channels of one image
-        dilated = dilate_disk(np.dstack((gt_b, pred_b)).view(np.uint8), radius).view(bool)
-        gt_dil, pred_dil = dilated[..., 0], dilated[..., 1]
-        precision = np.count_nonzero(pred_b & gt_dil) / float(n_pred)
-        recall = np.count_nonzero(gt_b & pred_dil) / float(n_gt)
-    if precision + recall == 0:
-        return 0.0
-    return 2 * precision * recall / (precision + recall)
-
-
-#: below one boundary pixel per this many crop pixels, nearest neighbours beat dilation
-POINTS_PER_AREA = 24
-
-
 def _points(mask: np.ndarray) -> np.ndarray:
     """(x, y) of the set pixels of a boolean mask (OpenCV's scan is ~2x np.argwhere's)."""
-    return cv2.findNonZero(mask.view(np.uint8)).reshape(-1, 2)
+    points = cv2.findNonZero(mask.view(np.uint8))
+    return _NO_POINTS if points is None else points.reshape(-1, 2)
 
 
-def _matched(points: np.ndarray, targets: np.ndarray, radius: int) -> int:
-    """How many of `points` have a target within disk(radius), i.e. at squared
-    distance <= radius^2: exactly the pixels the dilation by disk(radius) of the
-    targets covers. Distances are square roots of integers, exact enough in
-    float64 that d <= radius decides the same as d^2 <= radius^2."""
-    from scipy.spatial import cKDTree
+def _padded_integral(targets: np.ndarray, pad: int) -> tuple[np.ndarray, int]:
+    """The integral image, flattened, of a boolean map padded by `pad` zeros on
+    every side, and its row stride: sums[y * stride + x] is the number of
+    target pixels in the rows above y and the columns left of x."""
+    height, width = targets.shape
+    padded = np.zeros((height + 2 * pad, width + 2 * pad), np.uint8)
+    padded[pad : pad + height, pad : pad + width] = targets.view(np.uint8)
+    return cv2.integral(padded).ravel(), width + 2 * pad + 1  # int32: exact below 2**31 pixels
 
-    distances, _ = cKDTree(targets).query(points, k=1, distance_upper_bound=radius + 0.5)
-    return int(np.count_nonzero(distances <= radius))
+
+def _count_in_disk(sums: np.ndarray, stride: int, offsets: np.ndarray, radius: int) -> int:
+    """How many of the points at `offsets` (y * stride + x in the padded
+    integral image) have a target pixel within disk(radius): the disk is a
+    union of centred rectangles, and a rectangle holds a target pixel when its
+    sum, from four corners of the integral image, is positive (exact integers)."""
+    matched = 0
+    pending = offsets
+    for half_height, half_width in disk_as_rectangles(radius):
+        if pending.size == 0:
+            break
+        below, above = (half_height + 1) * stride, -half_height * stride
+        right, left = half_width + 1, -half_width
+        inside = (sums.take(pending + below + right) - sums.take(pending + above + right)
+                  - sums.take(pending + below + left) + sums.take(pending + above + left)) > 0
+        matched += int(np.count_nonzero(inside))
+        pending = pending[~inside]
+    return matched
+
+
+def matched_within(points: np.ndarray, targets: np.ndarray, radius: int) -> int:
+    """How many of `points` ((x, y) pixels of the map) have a pixel of the
+    boolean map `targets` within disk(radius), i.e. lie in the dilation of
+    `targets` by disk(radius)."""
+    pad = radius + 1  # every rectangle around every point stays inside the padded map
+    sums, stride = _padded_integral(targets, pad)
+    offsets = (points[:, 1].astype(np.intp) + pad) * stride + points[:, 0].astype(np.intp) + pad
+    return _count_in_disk(sums, stride, offsets, radius)
 
 
 def decay_edges(n: int) -> np.ndarray:

@@ -121,7 +121,7 @@ class MevisVideoJob:
         import numpy as np
 
         from instrack.errors import DataError
-        from instrack.evaluation.metrics import score_frame
+        from instrack.evaluation.metrics import PreparedMask, score_prepared
         from instrack.evaluation.protocols._mask_dict_gt import expression_targets
         from instrack.evaluation.scoring import GroundTruthError, JobOutcome, UnitScores, read_prediction
 
@@ -131,12 +131,17 @@ class MevisVideoJob:
         try:
             for t, frame, targets in expression_targets(self.masks, self.frames, self.units, self.shape,
                                                         f"{self.masks.path}: video {self.video}"):
+                prepared = {}  # expressions with the same anno_ids share one target array, prepared once
                 for exp_id, _ in self.units:
                     pred = read_prediction(self.reader, f"{self.video}/{exp_id}/{frame}.png", self.shape,
                                            self.source, outcome)
                     if pred is None or outcome.problems:
                         continue
-                    scores[exp_id][0][t], scores[exp_id][1][t] = score_frame(targets[exp_id], pred)
+                    target = targets[exp_id]
+                    if id(target) not in prepared:
+                        prepared[id(target)] = PreparedMask(target)
+                    scores[exp_id][0][t], scores[exp_id][1][t] = score_prepared(prepared[id(target)],
+                                                                                PreparedMask(pred))
         except DataError as err:
             raise GroundTruthError(str(err)) from None
         if not outcome.problems:

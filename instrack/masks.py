@@ -87,10 +87,11 @@ def read_mask(source: bytes | str | os.PathLike) -> np.ndarray:
         source = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
         try:
-            status = os.stat(source)
-            if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_MASK_BYTES:
+            if stat.S_ISREG(os.stat(source).st_mode):  # never open a FIFO or a device here
                 with open(source, "rb") as handle:
-                    source = handle.read()
+                    data = handle.read(MAX_MASK_BYTES + 1)  # bounded, even if the file was swapped since the stat
+                if len(data) <= MAX_MASK_BYTES:
+                    source = data
         except OSError:
             pass  # Pillow's open below reports it as before
     if isinstance(source, bytes):

@@ -33,11 +33,15 @@ except ImportError:  # pragma: no cover - zlib-ng is a core dependency; stdlib z
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: larger images go to Pillow, which applies its decompression-bomb limits
 MAX_PLAIN_PIXELS = 1 << 26
+#: nor a side longer than this (per-row work is vectorised over rows; 1 x 2**26 would cost GBs)
+MAX_PLAIN_SIDE = 1 << 14
 _GREY, _PALETTE = 0, 3
 _NONE, _SUB, _UP = 0, 1, 2
 #: bytes of Sub rows summed with cv2.integral (255 * this < 2**31)
 _INTEGRAL_LIMIT = 1 << 23
 _LITTLE_ENDIAN = sys.byteorder == "little"
+#: more runs of Up rows than this go to Pillow (writers produce tens; each run is a Python step here)
+MAX_UP_RUNS = 512
 
 
 def decode_plain_png(data: bytes) -> np.ndarray | None:
@@ -84,7 +88,7 @@ def _plain_chunks(data: bytes) -> tuple[int, int, bytes] | None:
                 return None
             width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", body)
             if (depth != 8 or colour not in (_GREY, _PALETTE) or compression or filtering or interlace
-                    or not 0 < width * height <= MAX_PLAIN_PIXELS):
+                    or not 0 < width * height <= MAX_PLAIN_PIXELS or max(width, height) > MAX_PLAIN_SIDE):
                 return None
             header = (height, width, colour)
         elif kind == b"PLTE":
@@ -134,10 +138,10 @@ def _unfilter(rows: np.ndarray) -> np.ndarray | None:
         # Up: each row adds the row above it; a run of Up rows is a running sum
         # down the columns, starting from the (already decoded) row before the run
         starts = np.flatnonzero(up & ~np.concatenate(([False], up[:-1])))
-        for start in starts:
-            stop = start + 1
-            while stop < height and up[stop]:
-                stop += 1
+        if starts.size > MAX_UP_RUNS:
+            return None  # one Python step per run: a hostile file could make that millions; Pillow's loop is in C
+        stops = np.flatnonzero(up & ~np.concatenate((up[1:], [False]))) + 1
+        for start, stop in zip(starts.tolist(), stops.tolist()):
             above = out[start - 1] if start else None
             if busy[start:stop].any():
                 block = np.cumsum(filtered[start:stop], axis=0, dtype=np.uint8)

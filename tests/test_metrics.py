@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from instrack.evaluation.metrics import (UNKNOWN, boundary_map, boundary_radius, decay_edges, disk, disk_as_rectangles,
+from instrack.evaluation.metrics import (UNKNOWN, PreparedMask, boundary_map, boundary_radius, decay_edges, dilate_disk,
+                                        disk, disk_as_rectangles,
                                         f_measure, jaccard, mask_extent, matched_within, score_frame, statistics)
 
 
@@ -136,6 +137,47 @@ def test_matched_within_equals_opencv_dilation_by_the_disk(radius, density):
     points = np.argwhere(points_map)[:, ::-1]  # (x, y)
     dilated = cv2.dilate(targets.astype(np.uint8), disk(radius)).astype(bool)
     assert matched_within(points, targets, radius) == int(np.count_nonzero(dilated & points_map))
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 6, 8, 9, 12, 13])
+def test_rectangle_dilation_equals_disk_dilation(radius):
+    import cv2
+
+    image = (np.random.default_rng(radius).random((57, 91)) < 0.01).astype(np.uint8)
+    assert np.array_equal(dilate_disk(image, radius), cv2.dilate(image, disk(radius)))
+
+
+@pytest.mark.parametrize("dilate", [False, True])
+@pytest.mark.parametrize("size", [(30, 40), (400, 700), (720, 1280)])
+def test_count_near_equals_opencv_dilation_of_the_boundary_by_the_disk(size, dilate, monkeypatch):
+    """PreparedMask.count_near, the code the scorer runs, on points inside,
+    around and far outside the mask's window, by integral image and by
+    dilation, against OpenCV's own dilation of the boundary map by disk(r)."""
+    import cv2
+
+    from instrack.evaluation import metrics
+
+    monkeypatch.setattr(metrics, "DENSE_POINTS", 10**9 if dilate else 0)  # always / never dilate
+    rng = np.random.default_rng(size[0])
+    mask = np.zeros(size, bool)
+    y, x = size[0] // 3, size[1] // 4
+    mask[y : y + size[0] // 3, x : x + size[1] // 3] = rng.random((size[0] // 3, size[1] // 3)) < 0.6
+    prepared = PreparedMask(mask)
+    radius = boundary_radius(*size)
+    dilated = cv2.dilate(boundary_map(mask).astype(np.uint8), disk(radius)).astype(bool)
+    points = np.argwhere(rng.random(size) < 0.05)[:, ::-1].astype(np.int32)  # (x, y) all over the frame
+    assert prepared.count_near_points(points) == int(np.count_nonzero(dilated[points[:, 1], points[:, 0]]))
+    assert prepared.count_near_points(points[:0]) == 0
+    # another mask's boundary, thin or dense, anywhere: its pixels in the dilation
+    for other in (np.roll(mask, (size[0] // 5, -size[1] // 6), axis=(0, 1)), rng.random(size) < 0.5,
+                  np.pad(mask, ((0, 0), (size[1] // 2, 0)))[:, : size[1]]):
+        expected = int(np.count_nonzero(boundary_map(other) & dilated))
+        assert prepared.count_near(PreparedMask(other)) == expected
+
+
+def test_shapes_must_agree():
+    with pytest.raises(ValueError, match="10x10"):
+        score_frame(np.ones((10, 10), bool), np.ones((20, 20), bool))
 
 
 def test_extent_is_the_box_of_the_set_pixels_and_any_larger_box_scores_the_same():

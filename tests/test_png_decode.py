@@ -174,6 +174,29 @@ def test_damaged_streams_with_right_crcs_get_pillows_answer(case, edits):
     got = decode_plain_png(damaged)
     if got is not None:
         assert expected is not None and np.array_equal(got, expected)
+    else:  # declined: read_mask gives Pillow's answer
+        if expected is None:
+            with pytest.raises(MaskError):
+                read_mask(damaged)
+        else:
+            assert np.array_equal(read_mask(damaged), expected)
+
+
+def test_files_that_would_be_slow_or_large_here_go_to_pillow():
+    """Each run of Up rows is one Python step, and per-row work grows with the
+    height: thousands of runs, or a side over 16384, go to Pillow's C loop."""
+    from instrack import png_decode
+
+    tall = np.zeros((2 * png_decode.MAX_UP_RUNS + 4, 3), np.uint8)
+    tall[::2] = 7
+    alternating = handmade_png(tall, [2, 0] * (len(tall) // 2))
+    assert decode_plain_png(alternating) is None
+    assert np.array_equal(read_mask(alternating), tall)
+    few_runs = handmade_png(tall, [2] * len(tall))
+    assert np.array_equal(decode_plain_png(few_runs), tall)
+    thin = np.zeros((png_decode.MAX_PLAIN_SIDE + 1, 1), np.uint8)
+    assert decode_plain_png(handmade_png(thin, [0] * len(thin))) is None
+    assert decode_plain_png(handmade_png(thin[:-1], [0] * (len(thin) - 1))) is not None
 
 
 @settings(max_examples=400, deadline=None)

@@ -128,8 +128,7 @@ def _unfilter(rows: np.ndarray) -> np.ndarray | None:
         sub = busy_rows[types[busy_rows] == _SUB]
         if sub.size:
             top, bottom = int(sub[0]), int(sub[-1]) + 1
-            if bottom - top == sub.size or (types[top:bottom] == _SUB).all():
-                # one band of Sub rows (all-zero ones decode to 0s either way): slices, no copies
+            if bottom - top == sub.size:  # one band of busy Sub rows: slices, no copies
                 out[top:bottom, first:] = _running_sums(filtered[top:bottom, first:])
             else:
                 out[sub, first:] = _running_sums(filtered[sub, first:])

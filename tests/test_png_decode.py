@@ -4,7 +4,9 @@ Every file the fast path accepts must decode to exactly Pillow's array; every
 file it declines goes to Pillow, so read_mask's answer (array or error) must be
 read_mask_with_pillow's. The PNGs here come from the writers people use
 (Pillow, OpenCV, our own write_mask) and from a PNG writer in this file that
-puts arbitrary bytes under arbitrary row filters, then from damaging them."""
+puts arbitrary bytes under arbitrary row filters, then from damaging them.
+A fixed sample in CI; a random campaign on demand:
+INSTRACK_FUZZ_EXAMPLES=20000 python -m pytest tests/test_png_decode.py"""
 
 import io
 import struct
@@ -13,7 +15,8 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fuzz_settings import fuzz
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -82,7 +85,7 @@ def images_and_filters(draw):
     return rows, filters, draw(st.sampled_from([0, 3])), draw(st.integers(1, 3))
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz(300)
 @given(images_and_filters())
 def test_any_bytes_under_none_sub_and_up_filters_decode_to_pillows_array(case):
     rows, filters, colour, pieces = case
@@ -156,7 +159,7 @@ def test_what_the_fast_path_declines():
             assert np.array_equal(read_mask(data), expected), name
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz(300)
 @given(images_and_filters(), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4))
 def test_damaged_streams_with_right_crcs_get_pillows_answer(case, edits):
     """Bytes of the inflated stream changed (filter types included), then
@@ -199,7 +202,7 @@ def test_files_that_would_be_slow_or_large_here_go_to_pillow():
     assert decode_plain_png(handmade_png(thin[:-1], [0] * (len(thin) - 1))) is not None
 
 
-@settings(max_examples=400, deadline=None)
+@fuzz(400)
 @given(images_and_filters(), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=3),
        st.sampled_from(["flip", "truncate", "insert"]))
 def test_damaged_files_get_pillows_answer(case, edits, how):

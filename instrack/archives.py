@@ -47,15 +47,23 @@ def describe(err: BaseException) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def unsafe_reason(info: zipfile.ZipInfo) -> str | None:
-    name = info.filename
+def path_problem(name: str, tree: str = "the submission tree") -> str | None:
+    """Why a member name of a zip or tar would land outside `tree` when
+    unpacked or read (backslashes, absolute paths, '..'), or None."""
     if "\\" in name:
         return "path uses backslashes"
     pure = PurePosixPath(name)
     if pure.is_absolute() or (len(name) > 1 and name[1] == ":"):
-        return "absolute path (outside the submission tree)"
+        return f"absolute path (outside {tree})"
     if ".." in pure.parts:
-        return "path contains '..' (outside the submission tree)"
+        return f"path contains '..' (outside {tree})"
+    return None
+
+
+def unsafe_reason(info: zipfile.ZipInfo) -> str | None:
+    reason = path_problem(info.filename)
+    if reason:
+        return reason
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         return "symbolic link"

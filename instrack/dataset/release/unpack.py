@@ -14,7 +14,7 @@ import os
 import shutil
 import tarfile
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from instrack.errors import DataError
 from instrack.archives import (
@@ -22,6 +22,7 @@ from instrack.archives import (
     MAX_MEMBERS,
     MAX_TOTAL_BYTES,
     archive_problems,
+    path_problem,
 )
 
 CHUNK = 1 << 20
@@ -48,24 +49,13 @@ def archive_kind(path: Path) -> str:
     raise DataError(f"{path}: not a folder, a zip or a tar archive")
 
 
-def _path_problem(name: str) -> str | None:
-    if "\\" in name:
-        return "path uses backslashes"
-    pure = PurePosixPath(name)
-    if pure.is_absolute() or (len(name) > 1 and name[1] == ":"):
-        return "absolute path (outside the archive's tree)"
-    if ".." in pure.parts:
-        return "path contains '..' (outside the archive's tree)"
-    return None
-
-
 def tar_problems(archive: tarfile.TarFile, where: Path) -> list[str]:
     members = archive.getmembers()
     if len(members) > MAX_MEMBERS:
         return [f"{where}: {len(members)} members (limit {MAX_MEMBERS})"]
     problems, total = [], 0
     for member in members:
-        reason = _path_problem(member.name)
+        reason = path_problem(member.name, "the archive's tree")
         if reason is None:
             if member.issym() or member.islnk():
                 reason = f"link to {member.linkname!r}"

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from instrack.errors import DataError, Problem
-from instrack.masks import MaskError
 from instrack.dataset.sources.mask_dict import MaskDictReader, decode_rle
 from instrack.evaluation.protocols._revos_metrics import fixed_frame, official_frame
-from instrack.evaluation.scoring import GroundTruthError, JobOutcome, UnitScores
+from instrack.evaluation.scoring import GroundTruthError, JobOutcome, UnitScores, read_prediction
 from instrack.evaluation.submission.base import FrameReader
 
 
@@ -44,18 +43,8 @@ def _read_prediction(reader: FrameReader, relpath: str, shape: tuple[int, int], 
                      outcome: JobOutcome) -> np.ndarray | None:
     """The prediction's values (uint8 as cv2 reads them for `official`, else
     the strict reader's values), or None after recording a problem."""
-    try:
-        values, digest = reader.read(relpath)
-    except (MaskError, OSError) as err:
-        outcome.problems.append(Problem(f"{source}/{relpath}", str(err)))
-        return None
-    if digest:
-        outcome.digests[relpath] = digest
-    if values.shape != shape:
-        outcome.problems.append(Problem(f"{source}/{relpath}",
-                                        f"size {values.shape[0]}x{values.shape[1]}, ground truth is {shape[0]}x{shape[1]}"))
-        return None
-    if not official:
+    values = read_prediction(reader, relpath, shape, source, outcome)
+    if values is None or not official:
         return values
     data = reader.read_bytes(relpath)
     if data is None:  # RLE JSON: binary masks, 0/1

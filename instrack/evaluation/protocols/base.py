@@ -35,6 +35,22 @@ if TYPE_CHECKING:  # the plugins import the heavy parts (cv2, scoring) only when
 
 
 
+def expression_frame_paths(video: str, exp_ids, frames) -> dict[str, list[str]]:
+    """Expectation.layout of one video of an expression-unit protocol: for
+    each expression, the mask PNGs a submission must hold, video/exp_id/frame.png."""
+    return {exp_id: [f"{video}/{exp_id}/{frame}.png" for frame in frames] for exp_id in exp_ids}
+
+
+def dataset_summary(root: Path, split: str, layout: str, n_videos: int, n_units: int, n_frames: int,
+                    meta: Path, **counts) -> dict:
+    """The result's `dataset` block (SPEC §6); protocol-specific counts come
+    after n_units."""
+    from instrack.fileio import sha256_file
+
+    return {"root": str(root), "split": split, "layout": layout, "n_videos": n_videos, "n_units": n_units,
+            **counts, "n_frames": n_frames, "meta_sha256": sha256_file(meta)}
+
+
 @dataclass
 class Plan:
     """Everything needed to score: the jobs and what describes the ground truth."""

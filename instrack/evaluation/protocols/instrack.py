@@ -12,7 +12,8 @@ from pathlib import Path
 
 from instrack.errors import DataError
 from instrack.evaluation.protocols import register
-from instrack.evaluation.protocols.base import Plan, Protocol, probe_gt, submission_source
+from instrack.evaluation.protocols.base import (Plan, Protocol, dataset_summary, expression_frame_paths, probe_gt,
+                                                submission_source)
 
 
 class InstrackProtocol(Protocol):
@@ -33,7 +34,6 @@ class InstrackProtocol(Protocol):
         from instrack.dataset.layout import META, read_split
         from instrack.evaluation.scoring import InstrackVideoJob
         from instrack.evaluation.validation import Expectation
-        from instrack.fileio import sha256_file
 
         data = read_split(root, split)
         expectation = Expectation()
@@ -50,10 +50,8 @@ class InstrackProtocol(Protocol):
                     f"{META} says {video.height}x{video.width}"
                 )
             expectation.sizes[video.name] = size
-            expectation.layout[video.name] = {
-                i.exp_id: [f"{video.name}/{i.exp_id}/{frame}.png" for frame in video.frames]
-                for i in video.instructions
-            }
+            expectation.layout[video.name] = expression_frame_paths(
+                video.name, [i.exp_id for i in video.instructions], video.frames)
             for instruction in video.instructions:
                 unit_info[(video.name, instruction.exp_id)] = {
                     "kind": instruction.kind,
@@ -73,22 +71,13 @@ class InstrackProtocol(Protocol):
             )
         if not jobs:
             raise DataError(f"{root / split / META}: no video with an instruction to evaluate")
-        dataset = {
-            "root": str(root),
-            "split": split,
-            "layout": "instrack",
-            "n_videos": len(jobs),
-            "n_units": len(unit_info),
-            "n_frames": n_frames,
-            "meta_sha256": sha256_file(root / split / META),
-        }
+        dataset = dataset_summary(root, split, "instrack", len(jobs), len(unit_info), n_frames, root / split / META)
         return Plan(self, jobs, expectation, dataset, unit_info)
 
     def _plan_refer(self, root: Path, submission, split: str) -> Plan:
         from instrack.dataset.sources.refer_layout import read_refer_layout
         from instrack.evaluation.scoring import InstrackVideoJob
         from instrack.evaluation.validation import Expectation
-        from instrack.fileio import sha256_file
 
         layout = read_refer_layout(root, split)
         expectation = Expectation()
@@ -98,10 +87,8 @@ class InstrackProtocol(Protocol):
             if not video.expressions:
                 continue
             expectation.sizes[video.name] = probe_gt(video.mask_path(video.frames[0]))
-            expectation.layout[video.name] = {
-                e.exp_id: [f"{video.name}/{e.exp_id}/{frame}.png" for frame in video.frames]
-                for e in video.expressions
-            }
+            expectation.layout[video.name] = expression_frame_paths(
+                video.name, [e.exp_id for e in video.expressions], video.frames)
             for expression in video.expressions:
                 unit_info[(video.name, expression.exp_id)] = {"text": expression.text}
             n_frames += len(video.frames) * len(video.expressions)
@@ -117,15 +104,8 @@ class InstrackProtocol(Protocol):
             )
         if not jobs:
             raise DataError(f"{layout.meta_path}: no video with an expression to evaluate")
-        dataset = {
-            "root": str(root),
-            "split": layout.split,
-            "layout": "refer-youtube-vos",
-            "n_videos": len(jobs),
-            "n_units": len(unit_info),
-            "n_frames": n_frames,
-            "meta_sha256": sha256_file(layout.meta_path),
-        }
+        dataset = dataset_summary(root, layout.split, "refer-youtube-vos", len(jobs), len(unit_info), n_frames,
+                                  layout.meta_path)
         return Plan(self, jobs, expectation, dataset, unit_info)
 
     def summarise(self, units: list[dict], outcomes: list) -> dict:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from instrack.evaluation.protocols import register
-from instrack.evaluation.protocols.base import Plan, Protocol, add_per_frame, submission_source
+from instrack.evaluation.protocols.base import (Plan, Protocol, add_per_frame, dataset_summary,
+                                                expression_frame_paths, submission_source)
 
 MEVIS_CSV_COLUMNS = ("video", "exp_id", "target", "n_frames", "J&F-Mean", "J-Mean", "F-Mean", "text")
 
@@ -38,7 +39,6 @@ class MevisProtocol(Protocol):
         from instrack.errors import DataError
         from instrack.evaluation.protocols._mask_dict_gt import index_for, is_no_target, video_size
         from instrack.evaluation.validation import Expectation
-        from instrack.fileio import sha256_file
 
         split_data = read_mevis_split(gt, split)
         index = index_for(split_data, split_data.mask_dict_path)
@@ -50,10 +50,8 @@ class MevisProtocol(Protocol):
                 continue
             size = video_size(split_data, video, index)
             expectation.sizes[video.name] = size
-            expectation.layout[video.name] = {
-                e.exp_id: [f"{video.name}/{e.exp_id}/{frame}.png" for frame in video.frames]
-                for e in video.expressions
-            }
+            expectation.layout[video.name] = expression_frame_paths(
+                video.name, [e.exp_id for e in video.expressions], video.frames)
             for expression in video.expressions:
                 no_target = is_no_target(expression, index)
                 n_no_target += no_target
@@ -73,16 +71,8 @@ class MevisProtocol(Protocol):
             ))
         if not jobs:
             raise DataError(f"{split_data.meta_path}: no video with an expression to evaluate")
-        dataset = {
-            "root": str(gt),
-            "split": split,
-            "layout": "mevis",
-            "n_videos": len(jobs),
-            "n_units": len(unit_info),
-            "n_no_target": n_no_target,
-            "n_frames": n_frames,
-            "meta_sha256": sha256_file(split_data.meta_path),
-        }
+        dataset = dataset_summary(gt, split, "mevis", len(jobs), len(unit_info), n_frames, split_data.meta_path,
+                                  n_no_target=n_no_target)
         return Plan(self, jobs, expectation, dataset, unit_info)
 
     def unit_record(self, scores, info: dict, per_frame: bool) -> dict:
@@ -131,17 +121,16 @@ class MevisVideoJob:
         try:
             for t, frame, targets in expression_targets(self.masks, self.frames, self.units, self.shape,
                                                         f"{self.masks.path}: video {self.video}"):
-                prepared = {}  # expressions with the same anno_ids share one target array, prepared once
-                for exp_id, _ in self.units:
+                prepared = {}  # expressions with the same anno_ids share one target, prepared once per frame
+                for exp_id, annos in self.units:
                     pred = read_prediction(self.reader, f"{self.video}/{exp_id}/{frame}.png", self.shape,
                                            self.source, outcome)
                     if pred is None or outcome.problems:
                         continue
-                    target = targets[exp_id]
-                    if id(target) not in prepared:
-                        prepared[id(target)] = PreparedMask(target)
-                    scores[exp_id][0][t], scores[exp_id][1][t] = score_prepared(prepared[id(target)],
-                                                                                PreparedMask(pred))
+                    key = frozenset(annos)
+                    if key not in prepared:
+                        prepared[key] = PreparedMask(targets[exp_id])
+                    scores[exp_id][0][t], scores[exp_id][1][t] = score_prepared(prepared[key], PreparedMask(pred))
         except DataError as err:
             raise GroundTruthError(str(err)) from None
         if not outcome.problems:

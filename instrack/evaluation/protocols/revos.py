@@ -23,7 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from instrack.evaluation.protocols import register
-from instrack.evaluation.protocols.base import Plan, Protocol, submission_source
+from instrack.evaluation.protocols.base import (Plan, Protocol, dataset_summary, expression_frame_paths,
+                                                submission_source)
 
 REVOS_CSV_COLUMNS = ("video", "exp_id", "type", "type_id", "n_frames", "J&F-Mean", "J-Mean", "F-Mean", "A-Mean",
                      "R-Mean", "quirks", "text")
@@ -48,7 +49,6 @@ class RevosProtocol(Protocol):
         from instrack.evaluation.protocols._revos_metrics import TYPE_NAMES
         from instrack.evaluation.protocols._revos_scoring import RevosVideoJob
         from instrack.evaluation.validation import Expectation
-        from instrack.fileio import sha256_file
 
         split_data = read_revos_split(gt, split)
         index = index_for(split_data, split_data.mask_dict_path)
@@ -63,10 +63,8 @@ class RevosProtocol(Protocol):
             if size is None:
                 raise DataError(f"{split_data.meta_path}: video {video.name!r}: no mask gives its size")
             expectation.sizes[video.name] = size
-            expectation.layout[video.name] = {
-                e.exp_id: [f"{video.name}/{e.exp_id}/{frame}.png" for frame in video.frames]
-                for e in video.expressions
-            }
+            expectation.layout[video.name] = expression_frame_paths(
+                video.name, [e.exp_id for e in video.expressions], video.frames)
             for expression in video.expressions:
                 counts[TYPE_NAMES[expression.type_id]] += 1
                 unit_info[(video.name, expression.exp_id)] = {
@@ -86,16 +84,8 @@ class RevosProtocol(Protocol):
                 official=self.official,
                 foreground_file=str(split_data.foreground_path),
             ))
-        dataset = {
-            "root": str(gt),
-            "split": split,
-            "layout": "revos",
-            "n_videos": len(jobs),
-            "n_units": len(unit_info),
-            "n_units_by_type": counts,
-            "n_frames": n_frames,
-            "meta_sha256": sha256_file(split_data.meta_path),
-        }
+        dataset = dataset_summary(gt, split, "revos", len(jobs), len(unit_info), n_frames, split_data.meta_path,
+                                  n_units_by_type=counts)
         return Plan(self, jobs, expectation, dataset, unit_info)
 
     def unit_record(self, scores, info: dict, per_frame: bool) -> dict:
